@@ -1,0 +1,212 @@
+"""The ``flowgmm-ae`` command line. Thin: it parses options and calls the library.
+
+Errors the user can fix (bad options, missing data, diverging training) end with a message and a
+non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+from click.core import ParameterSource
+
+from flowgmm_ae import __version__
+from flowgmm_ae.data import DATASETS, DEFAULT_DATASET, DataError
+from flowgmm_ae.metrics import THRESHOLD_POLICIES
+from flowgmm_ae.scoring import SCORE_NAMES
+from flowgmm_ae.training import TrainConfig, TrainingError, train
+
+METRIC_COLUMNS = ("auc", "auprc", "f1", "acc", "sen", "spe", "threshold")
+
+
+class _ClickHandler(logging.Handler):
+    """Shows the library's warnings prominently on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        colour = "yellow" if record.levelno >= logging.WARNING else None
+        prefix = f"{record.levelname}: " if record.levelno >= logging.WARNING else ""
+        click.secho(prefix + record.getMessage(), fg=colour, err=True)
+
+
+def _setup_logging() -> None:
+    logger = logging.getLogger("flowgmm_ae")
+    logger.setLevel(logging.INFO)
+    logger.handlers = [_ClickHandler()]
+    logger.propagate = False
+
+
+def format_metrics_table(metrics: dict) -> str:
+    """A plain-text table of the test metrics of every score, the selected score first."""
+    scores = metrics["scores"]
+    order = [metrics["score"]] + [name for name in scores if name != metrics["score"]]
+    header = f"{'score':<12}" + "".join(f"{c:>10}" for c in METRIC_COLUMNS)
+    lines = [header, "-" * len(header)]
+    for name in order:
+        test = scores[name]["test"]
+        mark = " *" if name == metrics["score"] else ""
+        lines.append(f"{name + mark:<12}" + "".join(f"{test[c]:>10.4f}" for c in METRIC_COLUMNS))
+    policy = scores[metrics["score"]]["test"]["threshold_policy"]
+    lines.append(f"(* selected score; thresholds chosen on validation, policy: {policy})")
+    return "\n".join(lines)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="flowgmm-ae")
+def main() -> None:
+    """Semi-supervised medical-image anomaly detection: AE-FLOW with a Gaussian-mixture prior."""
+    _setup_logging()
+
+
+@main.command("train")
+@click.option(
+    "--dataset",
+    type=click.Choice(DATASETS),
+    default=DEFAULT_DATASET,
+    show_default=True,
+    help="Data set. If left at the default and PneumoniaMNIST cannot be found or "
+    "downloaded, training falls back to 'synthetic' (recorded in config.json).",
+)
+@click.option(
+    "--data-root",
+    type=click.Path(file_okay=True, dir_okay=True),
+    default=None,
+    help="Folder (or file) holding the data; else $FLOWGMM_AE_DATA, then the cache.",
+)
+@click.option(
+    "--prior",
+    type=click.Choice(["gmm", "gaussian"]),
+    default="gmm",
+    show_default=True,
+    help="gmm: class-conditional mixture (uses labels); gaussian: unsupervised AE-FLOW.",
+)
+@click.option(
+    "--labeled-frac",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.05,
+    show_default=True,
+    help="Fraction of the train split's anomalies that are labeled (0: unsupervised).",
+)
+@click.option(
+    "--n-labeled",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Number of labeled anomalies instead of a fraction.",
+)
+@click.option(
+    "--contamination",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="Fraction of unrevealed anomalies mixed into the unlabeled set.",
+)
+@click.option(
+    "--learn-weights",
+    is_flag=True,
+    help="Learn the mixture weights (the unlabeled pool's composition) instead of fixing them.",
+)
+@click.option("--image-size", type=click.IntRange(min=8), default=32, show_default=True)
+@click.option(
+    "--stride",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Encoder down-sampling factor (power of 2); default 16, less for small images.",
+)
+@click.option("--latent-channels", type=click.IntRange(min=2), default=16, show_default=True)
+@click.option(
+    "--base-width",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Channels of the first encoder stage (doubling per stage, up to 256).",
+)
+@click.option("--flow-steps", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option(
+    "--flow-hidden",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="Hidden channels of each coupling layer's network.",
+)
+@click.option("--epochs", type=click.IntRange(min=1), default=25, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=2), default=64, show_default=True)
+@click.option("--labeled-batch-size", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0.0, min_open=True), default=1e-3, show_default=True)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.5,
+    show_default=True,
+    help="Weight of the likelihood terms against reconstruction.",
+)
+@click.option(
+    "--labeled-weight",
+    "--lambda",
+    "labeled_weight",
+    type=click.FloatRange(min=0.0),
+    default=1.0,
+    show_default=True,
+    help="Weight λ of the labeled likelihood term.",
+)
+@click.option(
+    "--beta",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.9,
+    show_default=True,
+    help="Weight of the flow score against the reconstruction score in 'combined'.",
+)
+@click.option("--no-augment", is_flag=True, help="Turn off the random shift / intensity jitter.")
+@click.option(
+    "--score",
+    type=click.Choice(SCORE_NAMES),
+    default="combined",
+    show_default=True,
+    help="Score used for checkpoint selection and the headline metrics.",
+)
+@click.option("--threshold-policy", type=click.Choice(THRESHOLD_POLICIES), default="auto", show_default=True)
+@click.option("--normal-quantile", type=click.FloatRange(0.0, 1.0), default=0.95, show_default=True)
+@click.option(
+    "--select",
+    type=click.Choice(["best", "last"]),
+    default="best",
+    show_default=True,
+    help="Keep the epoch with the best validation AUC, or the last one.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Run folder (default: a new folder under runs/).",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def train_command(ctx: click.Context, **options) -> None:
+    """Train a model and evaluate it on the test split."""
+    options["dataset_given"] = ctx.get_parameter_source("dataset") != ParameterSource.DEFAULT
+    options["augment"] = not options.pop("no_augment")
+    options["progress"] = not options.pop("quiet")
+    if (
+        options["n_labeled"] is not None
+        and ctx.get_parameter_source("labeled_frac") != ParameterSource.DEFAULT
+    ):
+        raise click.UsageError("give either --labeled-frac or --n-labeled, not both")
+    if options["score"] == "posterior" and options["prior"] != "gmm":
+        raise click.UsageError("--score posterior needs --prior gmm")
+    config = TrainConfig(**options)
+    try:
+        result = train(config)
+    except (DataError, TrainingError) as error:
+        raise click.ClickException(str(error)) from error
+    except KeyboardInterrupt:
+        click.secho("interrupted: the run folder keeps the last finished epoch", fg="yellow", err=True)
+        sys.exit(130)
+    click.echo(f"\nTest metrics ({result.metrics['test']['threshold_policy']} threshold):")
+    click.echo(format_metrics_table(result.metrics))
+    click.echo(f"\nRun folder: {result.out_dir}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

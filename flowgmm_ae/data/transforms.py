@@ -1,0 +1,55 @@
+"""Tensor-level image transforms: one resize at load time, and cheap batch augmentation per step."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def uint8_to_tensor(images: np.ndarray) -> torch.Tensor:
+    """(N, H, W) or (N, H, W, C) uint8 → (N, C, H, W) float32 in [0, 1]."""
+    array = np.asarray(images)
+    if array.ndim == 3:
+        array = array[:, None]
+    elif array.ndim == 4:
+        array = array.transpose(0, 3, 1, 2)
+    else:
+        raise ValueError(f"expected (N, H, W) or (N, H, W, C) images, got shape {array.shape}")
+    return torch.from_numpy(np.ascontiguousarray(array)).float().div_(255.0)
+
+
+def resize(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Bilinear, antialiased resize of a (N, C, H, W) batch to size × size (no-op if equal)."""
+    if images.shape[-2:] == (size, size):
+        return images
+    out = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return out.clamp_(0.0, 1.0)
+
+
+def augment(
+    images: torch.Tensor,
+    generator: torch.Generator,
+    max_shift: float = 2.0,
+    intensity_jitter: float = 0.05,
+) -> torch.Tensor:
+    """Random translation of up to ``max_shift`` pixels and a small gain/offset jitter per image.
+
+    Light augmentation of both labeled and unlabeled batches; DESIGN.md measured it worth about
+    +0.01 test AUC on PneumoniaMNIST. Uses ``generator`` so a seeded run is reproducible."""
+    n, _, h, w = images.shape
+    device = images.device
+    if max_shift > 0:
+        shifts = (torch.rand(n, 2, generator=generator) * 2 - 1) * max_shift
+        theta = torch.zeros(n, 2, 3)
+        theta[:, 0, 0] = 1.0
+        theta[:, 1, 1] = 1.0
+        theta[:, 0, 2] = shifts[:, 0] * 2 / w
+        theta[:, 1, 2] = shifts[:, 1] * 2 / h
+        grid = F.affine_grid(theta.to(device), list(images.shape), align_corners=False)
+        images = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    if intensity_jitter > 0:
+        gain = 1 + (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1) * intensity_jitter
+        offset = (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1) * intensity_jitter
+        images = images * gain.to(device) + offset.to(device)
+    return images.clamp(0.0, 1.0)

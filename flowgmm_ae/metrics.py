@@ -1,0 +1,129 @@
+"""Detection metrics and the threshold policy, on top of scikit-learn.
+
+Scores are "higher = more anomalous"; an image is predicted anomalous when score ≥ threshold.
+Thresholds are chosen on validation data only: the one maximising F1 when validation holds anomalies
+(policy ``f1``), else the ``normal_quantile`` of validation normal scores (``normal-quantile``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+
+THRESHOLD_POLICIES = ("auto", "f1", "normal-quantile")
+
+
+def _check(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.asarray(labels).reshape(-1).astype(np.int64)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if labels.shape != scores.shape:
+        raise ValueError(f"{labels.size} labels but {scores.size} scores")
+    if not np.isfinite(scores).all():
+        raise ValueError(f"{int((~np.isfinite(scores)).sum())} scores are not finite")
+    return labels, scores
+
+
+def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """AUC (ROC) and AUPRC; NaN where only one class is present."""
+    labels, scores = _check(labels, scores)
+    if len(np.unique(labels)) < 2:
+        return {"auc": float("nan"), "auprc": float("nan")}
+    return {
+        "auc": float(roc_auc_score(labels, scores)),
+        "auprc": float(average_precision_score(labels, scores)),
+    }
+
+
+def max_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The score threshold at which F1 is highest."""
+    labels, scores = _check(labels, scores)
+    precision, recall, thresholds = precision_recall_curve(labels, scores)
+    f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
+    return float(thresholds[int(np.argmax(f1))])
+
+
+def choose_threshold(
+    labels: np.ndarray, scores: np.ndarray, policy: str = "auto", normal_quantile: float = 0.95
+) -> tuple[float, str]:
+    """(threshold, policy used) from validation labels and scores."""
+    labels, scores = _check(labels, scores)
+    if policy not in THRESHOLD_POLICIES:
+        raise ValueError(f"unknown threshold policy {policy!r}; choose from {THRESHOLD_POLICIES}")
+    has_anomalies = bool((labels == 1).any())
+    if policy == "auto":
+        policy = "f1" if has_anomalies else "normal-quantile"
+    if policy == "f1":
+        if not has_anomalies:
+            raise ValueError("the f1 threshold policy needs anomalies in the validation split")
+        return max_f1_threshold(labels, scores), "f1"
+    normal = scores[labels == 0]
+    if normal.size == 0:
+        raise ValueError("the normal-quantile policy needs normal images in the validation split")
+    return float(np.quantile(normal, normal_quantile)), f"normal-quantile({normal_quantile:g})"
+
+
+def threshold_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+    """F1, accuracy, sensitivity (recall of anomalies) and specificity at ``threshold``."""
+    labels, scores = _check(labels, scores)
+    predicted = scores >= threshold
+    positive = labels == 1
+    tp = int((predicted & positive).sum())
+    fp = int((predicted & ~positive).sum())
+    fn = int((~predicted & positive).sum())
+    tn = int((~predicted & ~positive).sum())
+    sen = tp / (tp + fn) if tp + fn else float("nan")
+    spe = tn / (tn + fp) if tn + fp else float("nan")
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
+    return {
+        "f1": f1,
+        "acc": (tp + tn) / len(labels),
+        "sen": sen,
+        "spe": spe,
+        "threshold": threshold,
+    }
+
+
+def bootstrap_auc_interval(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval for the AUC, resampling images with replacement."""
+    labels, scores = _check(labels, scores)
+    rng = np.random.default_rng(seed)
+    aucs = []
+    for _ in range(n_resamples):
+        idx = rng.integers(0, len(labels), len(labels))
+        if labels[idx].min() != labels[idx].max():
+            aucs.append(roc_auc_score(labels[idx], scores[idx]))
+    if not aucs:
+        return float("nan"), float("nan")
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(aucs, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def evaluate(
+    val_labels: np.ndarray,
+    val_scores: np.ndarray,
+    test_labels: np.ndarray,
+    test_scores: np.ndarray,
+    policy: str = "auto",
+    normal_quantile: float = 0.95,
+) -> dict[str, dict[str, float | str]]:
+    """Metrics on validation and test, both at the threshold chosen on validation."""
+    threshold, used = choose_threshold(val_labels, val_scores, policy, normal_quantile)
+    result: dict[str, dict[str, float | str]] = {}
+    for split, labels, scores in (
+        ("val", val_labels, val_scores),
+        ("test", test_labels, test_scores),
+    ):
+        metrics: dict[str, float | str] = dict(ranking_metrics(labels, scores))
+        metrics.update(threshold_metrics(labels, scores, threshold))
+        metrics["threshold_policy"] = used
+        result[split] = metrics
+    low, high = bootstrap_auc_interval(test_labels, test_scores)
+    result["test"]["auc_ci95"] = [low, high]  # type: ignore[assignment]
+    return result

@@ -1,0 +1,86 @@
+"""Convolutional encoder and decoder of AE-FLOW, trained from scratch.
+
+The encoder halves the resolution ``log2(stride)`` times and ends in a 1×1 convolution to the
+latent channels; the decoder mirrors it and ends in a sigmoid, since images live in [0, 1].
+GroupNorm rather than BatchNorm, so that a sample's latent never depends on its batch mates (the
+flow's density must be a function of the image alone).
+"""
+
+from __future__ import annotations
+
+import math
+
+from torch import nn
+
+
+def _n_stages(stride: int) -> int:
+    stages = int(round(math.log2(stride)))
+    if stride < 1 or 2**stages != stride:
+        raise ValueError(f"the encoder stride must be a power of two, got {stride}")
+    return stages
+
+
+def _conv_block(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1),
+        nn.GroupNorm(min(8, c_out), c_out),
+        nn.SiLU(),
+    )
+
+
+def _widths(stages: int, base_width: int, max_width: int) -> list[int]:
+    return [min(base_width * 2**i, max_width) for i in range(stages)]
+
+
+class Encoder(nn.Module):
+    """x (B, C, H, W) → z (B, latent_channels, H/stride, W/stride)."""
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        latent_channels: int = 16,
+        stride: int = 16,
+        base_width: int = 32,
+        max_width: int = 256,
+    ) -> None:
+        super().__init__()
+        widths = _widths(_n_stages(stride), base_width, max_width)
+        layers: list[nn.Module] = [_conv_block(in_channels, base_width)]
+        c_prev = base_width
+        for width in widths:
+            layers += [_conv_block(c_prev, width, stride=2), _conv_block(width, width)]
+            c_prev = width
+        layers.append(nn.Conv2d(c_prev, latent_channels, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class Decoder(nn.Module):
+    """z' (B, latent_channels, h, w) → x̂ (B, C, h·stride, w·stride) in [0, 1]."""
+
+    def __init__(
+        self,
+        out_channels: int = 1,
+        latent_channels: int = 16,
+        stride: int = 16,
+        base_width: int = 32,
+        max_width: int = 256,
+    ) -> None:
+        super().__init__()
+        widths = list(reversed(_widths(_n_stages(stride), base_width, max_width)))
+        c_prev = widths[0] if widths else base_width
+        layers: list[nn.Module] = [_conv_block(latent_channels, c_prev)]
+        for width in widths:
+            layers += [
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                _conv_block(c_prev, width),
+                _conv_block(width, width),
+            ]
+            c_prev = width
+        layers += [nn.Conv2d(c_prev, out_channels, 3, padding=1), nn.Sigmoid()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z):
+        return self.net(z)

@@ -1,0 +1,403 @@
+"""The training loop: mixed labeled/unlabeled batches under the joint likelihood, then evaluation.
+
+Read top to bottom: :func:`train` loads the data and the split, builds the model, runs the epochs
+(each step one unlabeled batch and one labeled batch, drawn with replacement), keeps the checkpoint
+with the best validation AUC, and writes the run folder through :func:`finish_run`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from flowgmm_ae import __version__
+from flowgmm_ae.data import (
+    DEFAULT_DATASET,
+    ImageDataset,
+    SemiSupervisedSplit,
+    load_dataset,
+    make_split,
+)
+from flowgmm_ae.data.transforms import augment
+from flowgmm_ae.io import save_weights, write_csv, write_json
+from flowgmm_ae.metrics import evaluate, ranking_metrics
+from flowgmm_ae.models import AEFlow, AEFlowOutput, ModelConfig
+from flowgmm_ae.objectives import joint_objective
+from flowgmm_ae.plots import plot_roc, plot_score_histograms, plot_training_curve
+from flowgmm_ae.priors import ANOMALY, build_prior
+from flowgmm_ae.scoring import ScoreCombiner, available_scores, raw_scores
+
+log = logging.getLogger(__name__)
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (for example the loss keeps being non-finite); the message says why."""
+
+
+@dataclass
+class TrainConfig:
+    """Every option of a training run; saved as config.json."""
+
+    dataset: str = DEFAULT_DATASET
+    dataset_given: bool = True  # False: the user named none, so a missing file falls back to synthetic
+    data_root: str | None = None
+    prior: str = "gmm"
+    labeled_frac: float = 0.05
+    n_labeled: int | None = None
+    contamination: float = 0.0
+    learn_weights: bool = False
+    image_size: int = 32
+    stride: int | None = None  # None: 16, or image_size // 4 for small images (latent ≥ 4 × 4)
+    latent_channels: int = 16
+    base_width: int = 32
+    flow_steps: int = 4
+    flow_hidden: int = 64
+    latent_noise: float = 0.05
+    epochs: int = 25
+    batch_size: int = 64
+    labeled_batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    alpha: float = 0.5
+    labeled_weight: float = 1.0
+    beta: float = 0.9
+    augment: bool = True
+    grad_clip: float = 10.0
+    max_bad_steps: int = 20
+    score: str = "combined"
+    threshold_policy: str = "auto"
+    normal_quantile: float = 0.95
+    select: str = "best"  # "best": checkpoint with the best validation AUC; "last": the last epoch
+    seed: int = 0
+    device: str = "auto"
+    out: str | None = None
+    progress: bool = True
+
+    def resolved_stride(self) -> int:
+        if self.stride is not None:
+            return self.stride
+        return min(16, max(1, self.image_size // 4))
+
+    def model_config(self, in_channels: int) -> ModelConfig:
+        return ModelConfig(
+            in_channels=in_channels,
+            image_size=self.image_size,
+            latent_channels=self.latent_channels,
+            stride=self.resolved_stride(),
+            base_width=self.base_width,
+            flow_steps=self.flow_steps,
+            flow_hidden=self.flow_hidden,
+            latent_noise=self.latent_noise,
+        )
+
+    def uses_labels(self) -> bool:
+        return self.prior != "gaussian"
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    metrics: dict[str, Any]
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("--device cuda was asked for but PyTorch sees no CUDA device")
+    if name not in ("cpu", "cuda"):
+        raise TrainingError(f"unknown device {name!r}: choose auto, cpu or cuda")
+    return torch.device(name)
+
+
+def default_out_dir(config: TrainConfig) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    frac = f"n{config.n_labeled}" if config.n_labeled is not None else f"f{config.labeled_frac:g}"
+    return Path("runs") / f"{stamp}-{config.dataset}-{config.prior}-{frac}-s{config.seed}"
+
+
+def prepare_out_dir(config: TrainConfig) -> Path:
+    out = Path(config.out) if config.out else default_out_dir(config)
+    if (out / "config.json").exists():
+        raise TrainingError(f"{out} already holds a run; choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def build_model(config: TrainConfig, in_channels: int) -> AEFlow:
+    """The AE-FLOW model with the configured prior (anomaly mean placed by the run's seed)."""
+    model_config = config.model_config(in_channels)
+    prior = build_prior(
+        config.prior,
+        model_config.latent_dim,
+        contamination=config.contamination,
+        learn_weights=config.learn_weights,
+        seed=config.seed,
+    )
+    return AEFlow(model_config, prior)
+
+
+def score_split(
+    model: AEFlow, images: torch.Tensor, combiner: ScoreCombiner | None, device: torch.device
+) -> dict[str, np.ndarray]:
+    scores = raw_scores(model, images, device=device)
+    return combiner.add_combined(scores) if combiner else scores
+
+
+def validation_scores(
+    model: AEFlow, dataset: ImageDataset, beta: float, device: torch.device
+) -> tuple[dict[str, np.ndarray], ScoreCombiner]:
+    """Raw scores on validation and the combiner fitted on its normal images."""
+    scores = raw_scores(model, dataset.val.images, device=device)
+    normal = dataset.val.labels == 0
+    combiner = ScoreCombiner.fit({k: v[normal] for k, v in scores.items()}, beta=beta)
+    return combiner.add_combined(scores), combiner
+
+
+def train(config: TrainConfig) -> RunResult:
+    """Train one model as configured and write its run folder; returns the metrics."""
+    if config.score == "posterior" and not config.uses_labels():
+        raise TrainingError("--score posterior needs the gmm prior")
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+
+    # --- data and the semi-supervised split --------------------------------------------------
+    dataset = load_dataset(
+        config.dataset,
+        image_size=config.image_size,
+        data_root=config.data_root,
+        seed=config.seed,
+        fallback_to_synthetic=not config.dataset_given,
+    )
+    for note in dataset.notes:
+        log.warning(note)
+    split = make_split(
+        dataset.train.labels,
+        config.labeled_frac,
+        config.n_labeled,
+        config.contamination,
+        config.seed,
+    )
+    if len(split.labeled) and not config.uses_labels():
+        log.warning(
+            f"the gaussian prior is unsupervised: the {len(split.labeled)} labeled anomalies are "
+            "unused (use --prior gmm to train with them)"
+        )
+    out_dir = prepare_out_dir(config)
+    write_json(out_dir / "config.json", run_config(config, dataset, split, device))
+    write_json(out_dir / "splits.json", splits_record(dataset, split))
+
+    unlabeled = dataset.train.images[split.unlabeled]
+    labeled = dataset.train.images[split.labeled] if config.uses_labels() else unlabeled[:0]
+    labeled_y = torch.full((len(labeled),), ANOMALY, dtype=torch.long)
+
+    # --- model, ActNorm's data-dependent initialisation, optimiser ---------------------------------
+    model = build_model(config, dataset.in_channels).to(device)
+    generator = torch.Generator().manual_seed(config.seed)
+    with torch.no_grad():
+        init_idx = torch.randperm(len(unlabeled), generator=generator)[:256]
+        model(unlabeled[init_idx].to(device))
+    optimizer = torch.optim.Adam(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+    )
+    steps_per_epoch = math.ceil(len(unlabeled) / config.batch_size)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
+
+    # --- epochs --------------------------------------------------------------------------------
+    history: list[dict[str, float]] = []
+    best_auc, best_state, bad_in_a_row, skipped_total = -math.inf, None, 0, 0
+    progress = tqdm(
+        total=config.epochs * steps_per_epoch,
+        disable=not config.progress,
+        desc="train",
+        unit="step",
+    )
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        model.train()
+        sums: dict[str, float] = {}
+        n_done, skipped_epoch = 0, 0
+        order = torch.randperm(len(unlabeled), generator=generator)
+        for step in range(steps_per_epoch):
+            x_u = unlabeled[order[step * config.batch_size : (step + 1) * config.batch_size]]
+            if len(labeled):
+                pick = torch.randint(len(labeled), (config.labeled_batch_size,), generator=generator)
+                x_l, y_l = labeled[pick], labeled_y[pick]
+            else:
+                x_l, y_l = labeled, labeled_y
+            x = torch.cat([x_u, x_l])
+            if config.augment:
+                x = augment(x, generator)
+            x = x.to(device)
+            out = model(x)  # one pass for both batches: nothing in the model mixes samples
+            n_u = len(x_u)
+            out_u, out_l = _split_output(out, n_u)
+            terms = joint_objective(
+                model,
+                x[:n_u],
+                out_u,
+                out_l if len(x_l) else None,
+                y_l.to(device) if len(x_l) else None,
+                alpha=config.alpha,
+                labeled_weight=config.labeled_weight,
+                unlabeled_as_normal=config.contamination == 0 and not config.learn_weights,
+            )
+            if not torch.isfinite(terms.total):
+                bad_in_a_row += 1
+                skipped_epoch += 1
+                optimizer.zero_grad(set_to_none=True)
+                if bad_in_a_row >= config.max_bad_steps:
+                    raise TrainingError(
+                        f"the loss was not finite for {bad_in_a_row} steps in a row (epoch {epoch}); "
+                        f"try a lower --lr (now {config.lr:g})"
+                    )
+                progress.update(1)
+                continue
+            bad_in_a_row = 0
+            optimizer.zero_grad(set_to_none=True)
+            terms.total.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            for key, value in terms.as_floats().items():
+                sums[key] = sums.get(key, 0.0) + value
+            n_done += 1
+            progress.update(1)
+            progress.set_postfix({k: f"{v / n_done:.3f}" for k, v in sums.items()}, refresh=False)
+        skipped_total += skipped_epoch
+
+        val_scores, _ = validation_scores(model, dataset, config.beta, device)
+        val_auc = ranking_metrics(dataset.val.labels, val_scores[config.score])["auc"]
+        row = {"epoch": epoch, **{k: v / max(n_done, 1) for k, v in sums.items()}}
+        row.update(
+            val_auc=val_auc,
+            val_nll_bpd=float(val_scores["flow"][dataset.val.labels == 0].mean()),
+            skipped_steps=skipped_epoch,
+            lr=scheduler.get_last_lr()[0],
+            seconds=time.perf_counter() - started,
+        )
+        history.append(row)
+        progress.write(
+            f"epoch {epoch}/{config.epochs}  loss {row.get('loss', float('nan')):.4f}  "
+            f"nll_u {row.get('nll_u_bpd', float('nan')):.3f} bpd  val AUC ({config.score}) {val_auc:.4f}"
+        )
+        if not math.isnan(val_auc) and val_auc > best_auc:
+            best_auc, best_state = val_auc, copy.deepcopy(model.state_dict())
+        save_weights(model, out_dir / "last.safetensors")
+        write_csv(out_dir / "train_log.csv", history, fieldnames=list(history[0]))
+    progress.close()
+
+    if config.select == "best" and best_state is not None:
+        model.load_state_dict(best_state)
+    save_weights(model, out_dir / "model.safetensors")
+    metrics = finish_run(model, dataset, config, out_dir, device)
+    metrics["training"] = {
+        "seconds": sum(row["seconds"] for row in history),
+        "epochs": config.epochs,
+        "selected_epoch": _selected_epoch(history, config.select),
+        "skipped_steps": skipped_total,
+    }
+    write_json(out_dir / "metrics.json", metrics)
+    plot_training_curve(history, out_dir / "training_curve.png")
+    return RunResult(out_dir=out_dir, metrics=metrics, history=history)
+
+
+def _split_output(out: AEFlowOutput, n_unlabeled: int) -> tuple[AEFlowOutput, AEFlowOutput]:
+    """Split one forward pass over [unlabeled; labeled] back into its two batches."""
+    parts = [
+        AEFlowOutput(*(t[sl] for t in (out.z, out.z_prime, out.log_det, out.x_hat)))
+        for sl in (slice(None, n_unlabeled), slice(n_unlabeled, None))
+    ]
+    return parts[0], parts[1]
+
+
+def _selected_epoch(log: list[dict[str, float]], select: str) -> int:
+    if select == "last" or not log:
+        return len(log)
+    aucs = [row["val_auc"] if not math.isnan(row["val_auc"]) else -math.inf for row in log]
+    return int(np.argmax(aucs)) + 1
+
+
+def finish_run(
+    model: AEFlow, dataset: ImageDataset, config: TrainConfig, out_dir: Path, device: torch.device
+) -> dict[str, Any]:
+    """Score validation and test, choose thresholds on validation, write metrics, scores and plots."""
+    val_scores, combiner = validation_scores(model, dataset, config.beta, device)
+    test_scores = score_split(model, dataset.test.images, combiner, device)
+    names = [n for n in available_scores(model) if n in test_scores]
+    per_score = {
+        name: evaluate(
+            dataset.val.labels,
+            val_scores[name],
+            dataset.test.labels,
+            test_scores[name],
+            policy=config.threshold_policy,
+            normal_quantile=config.normal_quantile,
+        )
+        for name in names
+    }
+    metrics = {
+        "score": config.score,
+        "val": per_score[config.score]["val"],
+        "test": per_score[config.score]["test"],
+        "scores": per_score,
+        "combiner": asdict(combiner),
+    }
+    rows = [
+        {"index": i, "label": int(label), **{n: float(test_scores[n][i]) for n in names}}
+        for i, label in enumerate(dataset.test.labels)
+    ]
+    write_csv(out_dir / "scores.csv", rows, fieldnames=["index", "label", *names])
+    write_json(out_dir / "metrics.json", metrics)
+    plot_roc(dataset.test.labels, {n: test_scores[n] for n in names}, out_dir / "roc.png", "test ROC")
+    plot_score_histograms(
+        dataset.test.labels,
+        {n: test_scores[n] for n in names},
+        out_dir / "score_hist.png",
+        thresholds={n: per_score[n]["test"]["threshold"] for n in names},
+    )
+    return metrics
+
+
+def run_config(
+    config: TrainConfig, dataset: ImageDataset, split: SemiSupervisedSplit, device: torch.device
+) -> dict[str, Any]:
+    record = asdict(config)
+    record.update(
+        version=__version__,
+        torch_version=torch.__version__,
+        device_used=str(device),
+        dataset_used=dataset.name,
+        dataset_source=dataset.source,
+        dataset_notes=dataset.notes,
+        model=config.model_config(dataset.in_channels).to_dict(),
+        n_unlabeled=len(split.unlabeled),
+        n_labeled=len(split.labeled) if config.uses_labels() else 0,
+        n_hidden_anomalies=len(split.hidden_anomalies),
+        counts=dataset.summary(),
+    )
+    return record
+
+
+def splits_record(dataset: ImageDataset, split: SemiSupervisedSplit) -> dict[str, Any]:
+    return {
+        **split.to_dict(),
+        "validation": list(range(len(dataset.val))),
+        "test": list(range(len(dataset.test))),
+        "note": "unlabeled/labeled/hidden_anomalies index the train split; validation and test "
+        "are the data set's own val and test splits, in file order",
+    }

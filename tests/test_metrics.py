@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from flowgmm_ae.metrics import (
+    bootstrap_auc_interval,
+    choose_threshold,
+    evaluate,
+    ranking_metrics,
+    threshold_metrics,
+)
+
+
+def test_threshold_metrics_by_hand():
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    scores = np.array([0.1, 0.2, 0.7, 0.4, 0.8, 0.9])
+    m = threshold_metrics(labels, scores, 0.5)  # predicted anomalous: 0.7, 0.8, 0.9
+    assert m["sen"] == pytest.approx(2 / 3) and m["spe"] == pytest.approx(2 / 3)
+    assert m["acc"] == pytest.approx(4 / 6) and m["f1"] == pytest.approx(2 / 3)
+
+
+def test_max_f1_threshold_separates_separable_scores():
+    labels = np.array([0, 0, 0, 1, 1])
+    scores = np.array([0.1, 0.2, 0.3, 0.8, 0.9])
+    threshold, policy = choose_threshold(labels, scores)
+    assert policy == "f1" and 0.3 < threshold <= 0.8
+    assert threshold_metrics(labels, scores, threshold)["f1"] == 1.0
+
+
+def test_normal_quantile_policy_when_validation_has_no_anomalies():
+    labels = np.zeros(101, dtype=int)
+    scores = np.arange(101, dtype=float)
+    threshold, policy = choose_threshold(labels, scores)
+    assert policy.startswith("normal-quantile") and threshold == pytest.approx(95.0)
+    with pytest.raises(ValueError, match="needs anomalies"):
+        choose_threshold(labels, scores, policy="f1")
+
+
+def test_evaluate_uses_the_validation_threshold_on_test():
+    rng = np.random.default_rng(0)
+    val_labels, test_labels = rng.integers(0, 2, 200), rng.integers(0, 2, 200)
+    val_scores = val_labels + rng.normal(0, 0.5, 200)
+    test_scores = test_labels + rng.normal(0, 0.5, 200) + 5.0  # shifted: every test image flagged
+    result = evaluate(val_labels, val_scores, test_labels, test_scores)
+    assert result["test"]["threshold"] == result["val"]["threshold"]
+    assert result["test"]["sen"] == 1.0 and result["test"]["spe"] == 0.0
+    assert result["test"]["auc"] == pytest.approx(ranking_metrics(test_labels, test_scores)["auc"])
+
+
+def test_bootstrap_interval_contains_the_auc():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 300)
+    scores = labels + rng.normal(0, 1, 300)
+    low, high = bootstrap_auc_interval(labels, scores, n_resamples=200)
+    assert low < ranking_metrics(labels, scores)["auc"] < high
+
+
+def test_non_finite_scores_are_rejected():
+    with pytest.raises(ValueError, match="not finite"):
+        ranking_metrics(np.array([0, 1]), np.array([0.0, np.nan]))
