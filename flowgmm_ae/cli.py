@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import click
 from click.core import ParameterSource
 
 from flowgmm_ae import __version__
-from flowgmm_ae.data import DATASETS, DEFAULT_DATASET, DataError
+from flowgmm_ae.ablation import run_ablation
+from flowgmm_ae.data import DATASETS, DEFAULT_DATASET
+from flowgmm_ae.errors import FlowgmmAEError, resolve_device
+from flowgmm_ae.evaluation import evaluate_model, score_images, write_evaluation
+from flowgmm_ae.io import write_csv
 from flowgmm_ae.metrics import THRESHOLD_POLICIES
+from flowgmm_ae.runs import load_model, load_run_dataset
 from flowgmm_ae.scoring import SCORE_NAMES
-from flowgmm_ae.training import TrainConfig, TrainingError, train
+from flowgmm_ae.training import TrainConfig, train
 
 METRIC_COLUMNS = ("auc", "auprc", "f1", "acc", "sen", "spe", "threshold")
 
@@ -37,17 +44,17 @@ def _setup_logging() -> None:
     logger.propagate = False
 
 
-def format_metrics_table(metrics: dict) -> str:
-    """A plain-text table of the test metrics of every score, the selected score first."""
+def format_metrics_table(metrics: dict, split: str = "test") -> str:
+    """A plain-text table of one split's metrics for every score, the selected score first."""
     scores = metrics["scores"]
     order = [metrics["score"]] + [name for name in scores if name != metrics["score"]]
     header = f"{'score':<12}" + "".join(f"{c:>10}" for c in METRIC_COLUMNS)
     lines = [header, "-" * len(header)]
     for name in order:
-        test = scores[name]["test"]
+        test = scores[name][split]
         mark = " *" if name == metrics["score"] else ""
         lines.append(f"{name + mark:<12}" + "".join(f"{test[c]:>10.4f}" for c in METRIC_COLUMNS))
-    policy = scores[metrics["score"]]["test"]["threshold_policy"]
+    policy = scores[metrics["score"]][split]["threshold_policy"]
     lines.append(f"(* selected score; thresholds chosen on validation, policy: {policy})")
     return "\n".join(lines)
 
@@ -198,7 +205,7 @@ def train_command(ctx: click.Context, **options) -> None:
     config = TrainConfig(**options)
     try:
         result = train(config)
-    except (DataError, TrainingError) as error:
+    except FlowgmmAEError as error:
         raise click.ClickException(str(error)) from error
     except KeyboardInterrupt:
         click.secho("interrupted: the run folder keeps the last finished epoch", fg="yellow", err=True)
@@ -206,6 +213,184 @@ def train_command(ctx: click.Context, **options) -> None:
     click.echo(f"\nTest metrics ({result.metrics['test']['threshold_policy']} threshold):")
     click.echo(format_metrics_table(result.metrics))
     click.echo(f"\nRun folder: {result.out_dir}")
+
+
+@main.command("evaluate")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--split", type=click.Choice(["test", "val"]), default="test", show_default=True)
+@click.option(
+    "--dataset",
+    type=click.Choice(DATASETS),
+    default=None,
+    help="Evaluate on another data set's split (thresholds still come from the run's own validation split).",
+)
+@click.option("--data-root", type=click.Path(), default=None)
+@click.option("--score", type=click.Choice(SCORE_NAMES), default=None, help="Default: the run's.")
+@click.option(
+    "--threshold-policy", type=click.Choice(THRESHOLD_POLICIES), default=None, help="Default: the run's."
+)
+@click.option("--normal-quantile", type=click.FloatRange(0.0, 1.0), default=None)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Also write metrics.json, scores.csv and plots into this folder.",
+)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True)
+def evaluate_command(
+    run_dir, split, dataset, data_root, score, threshold_policy, normal_quantile, out, device
+) -> None:
+    """Reload a trained run (weights read safely) and recompute its metrics."""
+    try:
+        model, config = load_model(run_dir)
+        torch_device = resolve_device(device)
+        model.to(torch_device)
+        reference = load_run_dataset(config)
+        target = load_run_dataset(config, dataset, data_root) if dataset else reference
+        evaluation = evaluate_model(
+            model,
+            reference,
+            target_split=getattr(target, split),
+            target=split,
+            score=score or config["score"],
+            policy=threshold_policy or config["threshold_policy"],
+            normal_quantile=normal_quantile if normal_quantile is not None else config["normal_quantile"],
+            beta=config["beta"],
+            device=torch_device,
+        )
+    except (FlowgmmAEError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    if out:
+        write_evaluation(Path(out), evaluation)
+    where = f"{dataset or config['dataset_used']} {split}"
+    click.echo(f"Metrics on {where} ({evaluation.metrics[split]['threshold_policy']} threshold):")
+    click.echo(format_metrics_table(evaluation.metrics, split))
+
+
+@main.command("score")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("images", nargs=-1, required=True, type=click.Path())
+@click.option("--score", type=click.Choice(SCORE_NAMES), default=None, help="Default: the run's.")
+@click.option(
+    "--maps",
+    "maps_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write a PNG (input, reconstruction, flow map, residual map) and an .npz of the "
+    "raw maps per image into this folder.",
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the rows to this CSV file.",
+)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True)
+def score_command(run_dir, images, score, maps_dir, csv_path, device) -> None:
+    """Score image files or folders with a trained run; optionally write pixel-level anomaly maps.
+
+    Prints one row per image: path, score and the label predicted at the run's validation-chosen
+    threshold."""
+    try:
+        rows = score_images(run_dir, list(images), score, maps_dir, device)
+    except (FlowgmmAEError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    width = max(len(row["path"]) for row in rows)
+    for row in rows:
+        click.echo(f"{row['path']:<{width}}  {row['score']:>10.4f}  {row['prediction']}")
+    if csv_path:
+        write_csv(csv_path, rows, fieldnames=list(rows[0]))
+
+
+def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | None], list | None]:
+    def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> list | None:
+        if value is None:
+            return None
+        try:
+            return [kind(item) for item in value.split(",") if item.strip()]
+        except ValueError as error:
+            raise click.BadParameter(
+                f"expected comma-separated {kind.__name__} values, got {value!r}"
+            ) from error
+
+    return parse
+
+
+@main.command("ablate")
+@click.option("--dataset", type=click.Choice(DATASETS), default=DEFAULT_DATASET, show_default=True)
+@click.option("--data-root", type=click.Path(), default=None)
+@click.option("--priors", callback=_comma_list(str), default="gaussian,gmm", show_default=True)
+@click.option("--labeled-fracs", callback=_comma_list(float), default="0,0.01,0.05,0.1", show_default=True)
+@click.option(
+    "--n-labeled",
+    "n_labeled",
+    callback=_comma_list(int),
+    default=None,
+    help="Label budgets as counts (e.g. 1,10,100) instead of --labeled-fracs.",
+)
+@click.option("--seeds", callback=_comma_list(int), default="0,1,2", show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=TrainConfig.epochs, show_default=True)
+@click.option("--image-size", type=click.IntRange(min=8), default=TrainConfig.image_size, show_default=True)
+@click.option("--score", type=click.Choice(SCORE_NAMES), default="combined", show_default=True)
+@click.option("--normal-quantile", type=click.FloatRange(0.0, 1.0), default=0.95, show_default=True)
+@click.option(
+    "--plot-budget",
+    type=float,
+    default=None,
+    help="Label budget shown in roc.png and score_hist.png (default: a middle one).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Ablation folder; rerunning with the same folder resumes it.",
+)
+def ablate_command(
+    dataset,
+    data_root,
+    priors,
+    labeled_fracs,
+    n_labeled,
+    seeds,
+    epochs,
+    image_size,
+    score,
+    normal_quantile,
+    plot_budget,
+    out,
+) -> None:
+    """Train a grid of priors x label budgets x seeds and compare them (resumable)."""
+    unknown = set(priors) - {"gaussian", "gmm"}
+    if unknown:
+        raise click.BadParameter(f"unknown priors {sorted(unknown)}", param_hint="--priors")
+    if score == "posterior" and "gaussian" in priors:
+        raise click.UsageError("--score posterior needs the gmm prior; drop gaussian from --priors")
+    if any(not 0 <= f <= 1 for f in labeled_fracs):
+        raise click.BadParameter("fractions must lie in [0, 1]", param_hint="--labeled-fracs")
+    base = TrainConfig(
+        dataset=dataset,
+        data_root=data_root,
+        epochs=epochs,
+        image_size=image_size,
+        score=score,
+        normal_quantile=normal_quantile,
+    )
+    budgets = n_labeled if n_labeled is not None else labeled_fracs
+    try:
+        run_ablation(
+            out,
+            base,
+            priors,
+            budgets,
+            seeds,
+            by_count=n_labeled is not None,
+            plot_budget=plot_budget,
+            echo=click.echo,
+        )
+    except FlowgmmAEError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(Path(out, "results.md").read_text())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,7 @@ Thresholds are chosen on validation data only: the one maximising F1 when valida
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 THRESHOLD_POLICIES = ("auto", "f1", "normal-quantile")
@@ -83,22 +84,31 @@ def threshold_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) 
     }
 
 
+def resampled_aucs(labels: np.ndarray, scores: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """AUC of each resample (row of ``indices``) at once, through the Mann–Whitney rank identity
+    AUC = (Σ ranks of anomalies − n₁(n₁+1)/2) / (n₁ n₀), with average ranks for ties.
+
+    Equal to scikit-learn's ``roc_auc_score`` per row but vectorised: a thousand bootstrap AUCs of
+    a test set cost milliseconds instead of seconds. Rows with a single class give NaN."""
+    labels, scores = _check(labels, scores)
+    resampled_labels = labels[indices] == 1
+    ranks = rankdata(scores[indices], axis=1)
+    n_pos = resampled_labels.sum(axis=1)
+    n_neg = indices.shape[1] - n_pos
+    u = (ranks * resampled_labels).sum(axis=1) - n_pos * (n_pos + 1) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((n_pos > 0) & (n_neg > 0), u / (n_pos * n_neg), np.nan)
+
+
 def bootstrap_auc_interval(
-    labels: np.ndarray,
-    scores: np.ndarray,
-    n_resamples: int = 1000,
-    level: float = 0.95,
-    seed: int = 0,
+    labels: np.ndarray, scores: np.ndarray, n_resamples: int = 1000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float]:
     """Percentile bootstrap interval for the AUC, resampling images with replacement."""
     labels, scores = _check(labels, scores)
     rng = np.random.default_rng(seed)
-    aucs = []
-    for _ in range(n_resamples):
-        idx = rng.integers(0, len(labels), len(labels))
-        if labels[idx].min() != labels[idx].max():
-            aucs.append(roc_auc_score(labels[idx], scores[idx]))
-    if not aucs:
+    aucs = resampled_aucs(labels, scores, rng.integers(0, len(labels), (n_resamples, len(labels))))
+    aucs = aucs[np.isfinite(aucs)]
+    if aucs.size == 0:
         return float("nan"), float("nan")
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(aucs, [tail, 100 - tail])
@@ -112,18 +122,20 @@ def evaluate(
     test_scores: np.ndarray,
     policy: str = "auto",
     normal_quantile: float = 0.95,
+    target: str = "test",
 ) -> dict[str, dict[str, float | str]]:
-    """Metrics on validation and test, both at the threshold chosen on validation."""
+    """Metrics on validation and on the target split (``test``), both at the threshold chosen on
+    validation, plus a bootstrap interval for the target AUC."""
     threshold, used = choose_threshold(val_labels, val_scores, policy, normal_quantile)
     result: dict[str, dict[str, float | str]] = {}
     for split, labels, scores in (
         ("val", val_labels, val_scores),
-        ("test", test_labels, test_scores),
+        (target, test_labels, test_scores),
     ):
         metrics: dict[str, float | str] = dict(ranking_metrics(labels, scores))
         metrics.update(threshold_metrics(labels, scores, threshold))
         metrics["threshold_policy"] = used
         result[split] = metrics
     low, high = bootstrap_auc_interval(test_labels, test_scores)
-    result["test"]["auc_ci95"] = [low, high]  # type: ignore[assignment]
+    result[target]["auc_ci95"] = [low, high]  # type: ignore[assignment]
     return result

@@ -101,3 +101,21 @@ def anomaly_maps(
     residual = (x - out.x_hat).abs().mean(1)
     model.train(was_training)
     return {"flow": flow_map.squeeze(1).cpu(), "residual": residual.cpu(), "x_hat": out.x_hat.cpu()}
+
+
+def map_scale(
+    model: AEFlow, normal_images: torch.Tensor, batch_size: int = 256, device: str | torch.device = "cpu"
+) -> dict[str, list[float]]:
+    """Colour ranges for anomaly maps from validation normal images: [median, 99.5th percentile]
+    of every pixel value of each map. One fixed scale for all images, so a normal image looks calm
+    (per-image min-max scaling makes every image look alarming)."""
+    values: dict[str, list[torch.Tensor]] = {"flow": [], "residual": []}
+    for start in range(0, len(normal_images), batch_size):
+        maps = anomaly_maps(model, normal_images[start : start + batch_size], device)
+        for name in values:
+            values[name].append(maps[name].flatten())
+    scale = {}
+    for name, chunks in values.items():
+        flat = torch.cat(chunks).double()
+        scale[name] = [float(flat.quantile(0.5)), float(flat.quantile(0.995))]
+    return scale

@@ -29,18 +29,19 @@ from flowgmm_ae.data import (
     make_split,
 )
 from flowgmm_ae.data.transforms import augment
+from flowgmm_ae.errors import FlowgmmAEError, resolve_device
+from flowgmm_ae.evaluation import evaluate_model, validation_scores, write_evaluation
 from flowgmm_ae.io import save_weights, write_csv, write_json
-from flowgmm_ae.metrics import evaluate, ranking_metrics
+from flowgmm_ae.metrics import ranking_metrics
 from flowgmm_ae.models import AEFlow, AEFlowOutput, ModelConfig
 from flowgmm_ae.objectives import joint_objective
-from flowgmm_ae.plots import plot_roc, plot_score_histograms, plot_training_curve
+from flowgmm_ae.plots import plot_training_curve
 from flowgmm_ae.priors import ANOMALY, build_prior
-from flowgmm_ae.scoring import ScoreCombiner, available_scores, raw_scores
 
 log = logging.getLogger(__name__)
 
 
-class TrainingError(RuntimeError):
+class TrainingError(FlowgmmAEError):
     """Training cannot go on (for example the loss keeps being non-finite); the message says why."""
 
 
@@ -111,16 +112,6 @@ class RunResult:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise TrainingError("--device cuda was asked for but PyTorch sees no CUDA device")
-    if name not in ("cpu", "cuda"):
-        raise TrainingError(f"unknown device {name!r}: choose auto, cpu or cuda")
-    return torch.device(name)
-
-
 def default_out_dir(config: TrainConfig) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     frac = f"n{config.n_labeled}" if config.n_labeled is not None else f"f{config.labeled_frac:g}"
@@ -146,23 +137,6 @@ def build_model(config: TrainConfig, in_channels: int) -> AEFlow:
         seed=config.seed,
     )
     return AEFlow(model_config, prior)
-
-
-def score_split(
-    model: AEFlow, images: torch.Tensor, combiner: ScoreCombiner | None, device: torch.device
-) -> dict[str, np.ndarray]:
-    scores = raw_scores(model, images, device=device)
-    return combiner.add_combined(scores) if combiner else scores
-
-
-def validation_scores(
-    model: AEFlow, dataset: ImageDataset, beta: float, device: torch.device
-) -> tuple[dict[str, np.ndarray], ScoreCombiner]:
-    """Raw scores on validation and the combiner fitted on its normal images."""
-    scores = raw_scores(model, dataset.val.images, device=device)
-    normal = dataset.val.labels == 0
-    combiner = ScoreCombiner.fit({k: v[normal] for k, v in scores.items()}, beta=beta)
-    return combiner.add_combined(scores), combiner
 
 
 def train(config: TrainConfig) -> RunResult:
@@ -304,14 +278,23 @@ def train(config: TrainConfig) -> RunResult:
     if config.select == "best" and best_state is not None:
         model.load_state_dict(best_state)
     save_weights(model, out_dir / "model.safetensors")
-    metrics = finish_run(model, dataset, config, out_dir, device)
+    evaluation = evaluate_model(
+        model,
+        dataset,
+        score=config.score,
+        policy=config.threshold_policy,
+        normal_quantile=config.normal_quantile,
+        beta=config.beta,
+        device=device,
+    )
+    metrics = evaluation.metrics
     metrics["training"] = {
         "seconds": sum(row["seconds"] for row in history),
         "epochs": config.epochs,
         "selected_epoch": _selected_epoch(history, config.select),
         "skipped_steps": skipped_total,
     }
-    write_json(out_dir / "metrics.json", metrics)
+    write_evaluation(out_dir, evaluation, metrics)
     plot_training_curve(history, out_dir / "training_curve.png")
     return RunResult(out_dir=out_dir, metrics=metrics, history=history)
 
@@ -330,47 +313,6 @@ def _selected_epoch(log: list[dict[str, float]], select: str) -> int:
         return len(log)
     aucs = [row["val_auc"] if not math.isnan(row["val_auc"]) else -math.inf for row in log]
     return int(np.argmax(aucs)) + 1
-
-
-def finish_run(
-    model: AEFlow, dataset: ImageDataset, config: TrainConfig, out_dir: Path, device: torch.device
-) -> dict[str, Any]:
-    """Score validation and test, choose thresholds on validation, write metrics, scores and plots."""
-    val_scores, combiner = validation_scores(model, dataset, config.beta, device)
-    test_scores = score_split(model, dataset.test.images, combiner, device)
-    names = [n for n in available_scores(model) if n in test_scores]
-    per_score = {
-        name: evaluate(
-            dataset.val.labels,
-            val_scores[name],
-            dataset.test.labels,
-            test_scores[name],
-            policy=config.threshold_policy,
-            normal_quantile=config.normal_quantile,
-        )
-        for name in names
-    }
-    metrics = {
-        "score": config.score,
-        "val": per_score[config.score]["val"],
-        "test": per_score[config.score]["test"],
-        "scores": per_score,
-        "combiner": asdict(combiner),
-    }
-    rows = [
-        {"index": i, "label": int(label), **{n: float(test_scores[n][i]) for n in names}}
-        for i, label in enumerate(dataset.test.labels)
-    ]
-    write_csv(out_dir / "scores.csv", rows, fieldnames=["index", "label", *names])
-    write_json(out_dir / "metrics.json", metrics)
-    plot_roc(dataset.test.labels, {n: test_scores[n] for n in names}, out_dir / "roc.png", "test ROC")
-    plot_score_histograms(
-        dataset.test.labels,
-        {n: test_scores[n] for n in names},
-        out_dir / "score_hist.png",
-        thresholds={n: per_score[n]["test"]["threshold"] for n in names},
-    )
-    return metrics
 
 
 def run_config(

@@ -97,3 +97,16 @@ def test_augment_is_seeded_small_and_in_range():
     torch.testing.assert_close(a, b)
     assert a.min() >= 0 and a.max() <= 1 and not torch.equal(a, x)
     assert (a - x).abs().mean() < 0.3
+
+
+def test_download_checks_md5_and_renames_atomically(tmp_path):
+    from flowgmm_ae.data.medmnist import download, md5sum
+
+    source = write_fake_medmnist(tmp_path / "remote.npz")
+    url = source.resolve().as_uri()
+    target = tmp_path / "cache" / "pneumoniamnist.npz"
+    assert download(url, target, md5sum(source)) == target and target.is_file()
+    bad_target = tmp_path / "cache" / "other.npz"
+    with pytest.raises(DataError, match="md5"):
+        download(url, bad_target, "0" * 32)
+    assert not bad_target.exists() and not list(bad_target.parent.glob("*.part"))

@@ -57,3 +57,18 @@ def test_bootstrap_interval_contains_the_auc():
 def test_non_finite_scores_are_rejected():
     with pytest.raises(ValueError, match="not finite"):
         ranking_metrics(np.array([0, 1]), np.array([0.0, np.nan]))
+
+
+def test_resampled_aucs_match_scikit_learn_with_ties():
+    from sklearn.metrics import roc_auc_score
+
+    from flowgmm_ae.metrics import resampled_aucs
+
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 2, 80)
+    scores = np.round(labels + rng.normal(0, 1, 80), 1)  # rounded: many ties
+    indices = rng.integers(0, 80, (20, 80))
+    expected = [roc_auc_score(labels[i], scores[i]) for i in indices]
+    np.testing.assert_allclose(resampled_aucs(labels, scores, indices), expected)
+    single_class = np.flatnonzero(labels == 0)[:5][None, :]
+    assert np.isnan(resampled_aucs(labels, scores, single_class)[0])

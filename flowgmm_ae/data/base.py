@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from flowgmm_ae.errors import FlowgmmAEError
+
 NORMAL_LABEL, ANOMALY_LABEL = 0, 1
 
 
-class DataError(Exception):
+class DataError(FlowgmmAEError):
     """A data set is missing, malformed or cannot serve the requested protocol.
 
     The message is meant for the user: it says what was wrong and how to fix it."""

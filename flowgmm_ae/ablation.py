@@ -1,0 +1,239 @@
+"""Ablation grids: priors × label budgets × seeds, trained through the same split and metrics.
+
+Each cell is an ordinary run folder under ``OUT/runs/``. A cell whose ``metrics.json`` exists is
+finished and is read back, not trained again; a cell folder without it was interrupted and is
+cleared and retrained. The Gaussian prior ignores labels, so it is trained once per seed (at no
+labels) and shown at every budget as the unsupervised reference.
+
+Outputs: ``results.csv`` (one row per run and threshold policy), ``results.md`` (mean ± std per
+method and budget, with a bootstrap interval for the seed-averaged AUC), ``auc_vs_labels.png``,
+``roc.png`` and ``score_hist.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from flowgmm_ae.io import read_json, write_csv
+from flowgmm_ae.metrics import evaluate, resampled_aucs
+from flowgmm_ae.plots import plot_auc_vs_labels, plot_roc, plot_score_histograms
+from flowgmm_ae.training import TrainConfig, train
+
+log = logging.getLogger(__name__)
+
+METRICS = ("auc", "auprc", "f1", "acc", "sen", "spe")
+POLICIES = ("f1", "normal-quantile")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One training run of the grid."""
+
+    prior: str
+    budget: float | int  # labeled fraction, or number of labels when ``by_count``
+    seed: int
+    by_count: bool = False
+
+    @property
+    def method(self) -> str:
+        return "flowgmm-ae" if self.prior == "gmm" else "ae-flow"
+
+    @property
+    def name(self) -> str:
+        budget = f"n{self.budget}" if self.by_count else f"f{self.budget:g}"
+        return f"{self.prior}-{budget}-s{self.seed}"
+
+    def config(self, base: TrainConfig, out_dir: Path) -> TrainConfig:
+        labels = {"n_labeled": int(self.budget)} if self.by_count else {"labeled_frac": float(self.budget)}
+        if self.by_count:
+            labels["labeled_frac"] = 0.0
+        return replace(
+            base,
+            prior=self.prior,
+            seed=self.seed,
+            out=str(out_dir / "runs" / self.name),
+            progress=False,
+            **labels,
+        )
+
+
+def make_grid(
+    priors: Sequence[str], budgets: Sequence[float | int], seeds: Sequence[int], by_count: bool = False
+) -> list[Cell]:
+    """Every cell; the label-free Gaussian prior gets one cell per seed at budget 0."""
+    cells: list[Cell] = []
+    for prior in priors:
+        prior_budgets = [0] if prior == "gaussian" else list(budgets)
+        cells += [Cell(prior, b, s, by_count) for b in prior_budgets for s in seeds]
+    return cells
+
+
+def _read_scores(path: Path, score: str) -> tuple[np.ndarray, np.ndarray]:
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return np.array([int(r["label"]) for r in rows]), np.array([float(r[score]) for r in rows])
+
+
+def run_cell(cell: Cell, base: TrainConfig, out_dir: Path) -> Path:
+    """Train the cell unless its run folder is already finished; returns the folder."""
+    run_dir = out_dir / "runs" / cell.name
+    if (run_dir / "metrics.json").is_file():
+        return run_dir
+    if run_dir.exists():
+        log.warning(f"{cell.name} was interrupted: clearing {run_dir} and training it again")
+        shutil.rmtree(run_dir)
+    train(cell.config(base, out_dir))
+    return run_dir
+
+
+def cell_rows(cell: Cell, run_dir: Path, normal_quantile: float) -> list[dict[str, Any]]:
+    """One row per threshold policy, recomputed from the run's stored validation and test scores."""
+    metrics = read_json(run_dir / "metrics.json")
+    config = read_json(run_dir / "config.json")
+    score = metrics["score"]
+    val_labels, val_scores = _read_scores(run_dir / "val_scores.csv", score)
+    test_labels, test_scores = _read_scores(run_dir / "scores.csv", score)
+    rows = []
+    for policy in POLICIES:
+        if policy == "f1" and not (val_labels == 1).any():
+            continue
+        result = evaluate(val_labels, val_scores, test_labels, test_scores, policy, normal_quantile)["test"]
+        rows.append(
+            {
+                "method": cell.method,
+                "prior": cell.prior,
+                "labeled_frac": config["labeled_frac"] if not cell.by_count else "",
+                "n_labels": config["n_labeled"],
+                "budget": cell.budget,
+                "seed": cell.seed,
+                "score": score,
+                "threshold_policy": result["threshold_policy"],
+                **{m: result[m] for m in METRICS},
+                "val_auc": metrics["val"]["auc"],
+                "wall_s": metrics["training"]["seconds"],
+                "run": str(run_dir),
+            }
+        )
+    return rows
+
+
+def seed_averaged_auc_interval(
+    run_dirs: Sequence[Path], score: str, n_resamples: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """95 % percentile-bootstrap interval of the mean AUC over seeds, resampling test images
+    (every seed's run scores the same test images, so one resample serves all of them)."""
+    data = [_read_scores(d / "scores.csv", score) for d in run_dirs]
+    labels = data[0][0]
+    indices = np.random.default_rng(seed).integers(0, len(labels), (n_resamples, len(labels)))
+    means = np.mean([resampled_aucs(lab, sc, indices) for lab, sc in data], axis=0)
+    low, high = np.nanpercentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _mean_std(values: Sequence[float]) -> str:
+    array = np.asarray(values, dtype=float)
+    std = array.std(ddof=1) if len(array) > 1 else 0.0
+    return f"{array.mean():.3f} ± {std:.3f}"
+
+
+def summarise(rows: list[dict[str, Any]], cells: list[Cell], run_dirs: dict[Cell, Path]) -> str:
+    """The Markdown table of results.md."""
+    lines = []
+    for policy in sorted({r["threshold_policy"] for r in rows}):
+        header = [
+            "method",
+            "budget",
+            "labels",
+            "seeds",
+            *[m.upper() for m in METRICS],
+            "AUC 95 % CI",
+            "wall s",
+        ]
+        lines += [f"### Threshold policy: {policy}", "", "| " + " | ".join(header) + " |"]
+        lines.append("|" + "---|" * len(header))
+        groups: dict[tuple[str, Any], list[dict[str, Any]]] = {}
+        for row in rows:
+            if row["threshold_policy"] == policy:
+                groups.setdefault((row["method"], row["budget"]), []).append(row)
+        for (method, budget), group in groups.items():
+            dirs = [run_dirs[c] for c in cells if c.method == method and c.budget == budget]
+            low, high = seed_averaged_auc_interval(dirs, group[0]["score"])
+            cells_text = [
+                method,
+                str(budget),
+                str(group[0]["n_labels"]),
+                str(len(group)),
+                *[_mean_std([r[m] for r in group]) for m in METRICS],
+                f"[{low:.3f}, {high:.3f}]",
+                f"{np.mean([r['wall_s'] for r in group]):.0f}",
+            ]
+            lines.append("| " + " | ".join(cells_text) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def run_ablation(
+    out_dir: str | Path,
+    base: TrainConfig,
+    priors: Sequence[str] = ("gaussian", "gmm"),
+    budgets: Sequence[float | int] = (0, 0.01, 0.05, 0.1),
+    seeds: Sequence[int] = (0, 1, 2),
+    by_count: bool = False,
+    plot_budget: float | int | None = None,
+    echo: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    """Train (or reuse) every cell, then write results.csv, results.md and the figures."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cells = make_grid(priors, budgets, seeds, by_count)
+    run_dirs: dict[Cell, Path] = {}
+    started, trained = time.perf_counter(), 0
+    for i, cell in enumerate(cells, 1):
+        finished = (out_dir / "runs" / cell.name / "metrics.json").is_file()
+        elapsed = time.perf_counter() - started
+        remaining = sum(
+            1 for c in cells[i - 1 :] if not (out_dir / "runs" / c.name / "metrics.json").is_file()
+        )
+        eta = f", about {elapsed / trained * remaining / 60:.0f} min left" if trained else ""
+        echo(f"[{i}/{len(cells)}] {cell.name}: {'done, reused' if finished else 'training'}{eta}")
+        run_dirs[cell] = run_cell(cell, base, out_dir)
+        trained += not finished
+    rows = [row for cell in cells for row in cell_rows(cell, run_dirs[cell], base.normal_quantile)]
+    write_csv(out_dir / "results.csv", rows, fieldnames=list(rows[0]))
+    title = f"# Ablation on {base.dataset}\n\nTest metrics, thresholds chosen on validation.\n\n"
+    (out_dir / "results.md").write_text(title + summarise(rows, cells, run_dirs))
+    _plots(out_dir, rows, cells, run_dirs, plot_budget)
+    return rows
+
+
+def _plots(
+    out_dir: Path,
+    rows: list[dict[str, Any]],
+    cells: list[Cell],
+    run_dirs: dict[Cell, Path],
+    plot_budget: float | int | None,
+) -> None:
+    policy_rows = [r for r in rows if r["threshold_policy"] == rows[0]["threshold_policy"]]
+    plot_auc_vs_labels(policy_rows, out_dir / "auc_vs_labels.png")
+    budgets = sorted({c.budget for c in cells if c.prior != "gaussian"}) or [0]
+    budget = plot_budget if plot_budget is not None else budgets[len(budgets) // 2]
+    seed = min(c.seed for c in cells)
+    chosen = [c for c in cells if c.seed == seed and (c.budget == budget or c.prior == "gaussian")]
+    labels, scores = None, {}
+    for cell in chosen:
+        score = read_json(run_dirs[cell] / "metrics.json")["score"]
+        labels, values = _read_scores(run_dirs[cell] / "scores.csv", score)
+        scores[f"{cell.method} ({cell.name})"] = values
+    if labels is not None and not math.isnan(float(labels.mean())):
+        plot_roc(labels, scores, out_dir / "roc.png", f"test ROC, budget {budget}, seed {seed}")
+        plot_score_histograms(labels, scores, out_dir / "score_hist.png")

@@ -1,0 +1,178 @@
+"""Evaluating a trained model: scores on validation and a target split, thresholds chosen on
+validation, and the run-folder files that record them.
+
+Used at the end of training and by ``flowgmm-ae evaluate``, so both give identical numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from flowgmm_ae.data import ImageDataset, Split
+from flowgmm_ae.data.images import list_images, read_image
+from flowgmm_ae.errors import resolve_device
+from flowgmm_ae.io import read_json, write_csv, write_json
+from flowgmm_ae.metrics import evaluate
+from flowgmm_ae.models import AEFlow
+from flowgmm_ae.plots import plot_anomaly_map, plot_roc, plot_score_histograms
+from flowgmm_ae.runs import load_model
+from flowgmm_ae.scoring import ScoreCombiner, anomaly_maps, available_scores, map_scale, raw_scores
+
+
+def validation_scores(
+    model: AEFlow, dataset: ImageDataset, beta: float, device: torch.device | str
+) -> tuple[dict[str, np.ndarray], ScoreCombiner]:
+    """Every score on the validation split, and the combiner fitted on its normal images."""
+    scores = raw_scores(model, dataset.val.images, device=device)
+    normal = dataset.val.labels == 0
+    combiner = ScoreCombiner.fit({k: v[normal] for k, v in scores.items()}, beta=beta)
+    return combiner.add_combined(scores), combiner
+
+
+@dataclass
+class Evaluation:
+    """Metrics (layout of metrics.json) and the scores behind them."""
+
+    metrics: dict[str, Any]
+    val_scores: dict[str, np.ndarray]
+    val_labels: np.ndarray
+    target_scores: dict[str, np.ndarray]
+    target_labels: np.ndarray
+    target: str
+
+
+def evaluate_model(
+    model: AEFlow,
+    reference: ImageDataset,
+    target_split: Split | None = None,
+    target: str = "test",
+    score: str = "combined",
+    policy: str = "auto",
+    normal_quantile: float = 0.95,
+    beta: float = 0.9,
+    device: torch.device | str = "cpu",
+) -> Evaluation:
+    """Score ``reference``'s validation split (thresholds, standardisation) and ``target_split``
+    (default: ``reference``'s test split), and compute the metrics of every available score."""
+    target_split = target_split if target_split is not None else getattr(reference, target)
+    val_scores, combiner = validation_scores(model, reference, beta, device)
+    target_scores = combiner.add_combined(raw_scores(model, target_split.images, device=device))
+    names = [name for name in available_scores(model) if name in target_scores]
+    if score not in names:
+        raise ValueError(f"score {score!r} is not available for this model; choose from {names}")
+    per_score = {
+        name: evaluate(
+            reference.val.labels,
+            val_scores[name],
+            target_split.labels,
+            target_scores[name],
+            policy=policy,
+            normal_quantile=normal_quantile,
+            target=target,
+        )
+        for name in names
+    }
+    normal_val = reference.val.images[reference.val.labels == 0]
+    metrics = {
+        "score": score,
+        "target": target,
+        "val": per_score[score]["val"],
+        target: per_score[score][target],
+        "scores": per_score,
+        "combiner": asdict(combiner),
+        "map_scale": map_scale(model, normal_val, device=device),
+    }
+    return Evaluation(
+        metrics=metrics,
+        val_scores={n: val_scores[n] for n in names},
+        val_labels=reference.val.labels,
+        target_scores={n: target_scores[n] for n in names},
+        target_labels=target_split.labels,
+        target=target,
+    )
+
+
+def _score_rows(labels: np.ndarray, scores: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    return [
+        {"index": i, "label": int(label), **{n: float(v[i]) for n, v in scores.items()}}
+        for i, label in enumerate(labels)
+    ]
+
+
+def write_evaluation(out_dir: Path, evaluation: Evaluation, metrics: dict[str, Any] | None = None) -> None:
+    """Write ``metrics.json``, ``scores.csv`` (target split), ``val_scores.csv``, ``roc.png`` and
+    ``score_hist.png`` into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = list(evaluation.target_scores)
+    fields = ["index", "label", *names]
+    write_csv(out_dir / "scores.csv", _score_rows(evaluation.target_labels, evaluation.target_scores), fields)
+    write_csv(out_dir / "val_scores.csv", _score_rows(evaluation.val_labels, evaluation.val_scores), fields)
+    write_json(out_dir / "metrics.json", metrics if metrics is not None else evaluation.metrics)
+    per_score = evaluation.metrics["scores"]
+    plot_roc(
+        evaluation.target_labels, evaluation.target_scores, out_dir / "roc.png", f"{evaluation.target} ROC"
+    )
+    plot_score_histograms(
+        evaluation.target_labels,
+        evaluation.target_scores,
+        out_dir / "score_hist.png",
+        thresholds={n: per_score[n][evaluation.target]["threshold"] for n in names},
+    )
+
+
+def score_images(
+    run_dir: str | Path,
+    paths: list[str | Path],
+    score: str | None = None,
+    maps_dir: str | Path | None = None,
+    device: str = "cpu",
+    batch_size: int = 64,
+) -> list[dict[str, Any]]:
+    """Score image files with a trained run at its stored threshold, optionally writing maps.
+
+    The combined score's standardisation, the threshold and the map colour scale all come from
+    the run's metrics.json (fitted on its validation split), so no data set is needed here."""
+    model, config = load_model(run_dir)
+    metrics = read_json(Path(run_dir) / "metrics.json")
+    score = score or metrics["score"]
+    if score not in metrics["scores"]:
+        raise ValueError(
+            f"score {score!r} is not available for this run; choose from {list(metrics['scores'])}"
+        )
+    threshold = metrics["scores"][score]["val"]["threshold"]
+    combiner = ScoreCombiner(**metrics["combiner"])
+    torch_device = resolve_device(device)
+    model.to(torch_device)
+    files = list_images(paths)
+    if maps_dir is not None:
+        Path(maps_dir).mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(files), batch_size):
+        batch_files = files[start : start + batch_size]
+        x = torch.stack(
+            [read_image(f, model.config.in_channels, model.config.image_size) for f in batch_files]
+        )
+        values = combiner.add_combined(raw_scores(model, x, device=torch_device))[score]
+        maps = anomaly_maps(model, x, torch_device) if maps_dir is not None else None
+        for i, (path, value) in enumerate(zip(batch_files, values, strict=True)):
+            prediction = "anomaly" if value >= threshold else "normal"
+            rows.append({"path": str(path), "score": float(value), "prediction": prediction})
+            if maps is not None:
+                stem = Path(maps_dir) / f"{start + i:05d}_{path.stem}"
+                flow_map, residual = maps["flow"][i].numpy(), maps["residual"][i].numpy()
+                np.savez_compressed(stem.with_suffix(".npz"), flow=flow_map, residual=residual)
+                plot_anomaly_map(
+                    x[i].numpy(),
+                    maps["x_hat"][i].numpy(),
+                    flow_map,
+                    residual,
+                    metrics["map_scale"],
+                    stem.with_suffix(".png"),
+                    title=f"{path.name}: {score} {value:.3f} → {prediction} (threshold {threshold:.3f})",
+                )
+    return rows

@@ -1,0 +1,70 @@
+"""Reopening a finished run folder: its configuration, its data set and its model weights.
+
+Weights are read from safetensors only, so a run folder from someone else cannot run code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from flowgmm_ae.data import ImageDataset, load_dataset
+from flowgmm_ae.errors import FlowgmmAEError
+from flowgmm_ae.io import load_weights, read_json
+from flowgmm_ae.models import AEFlow, ModelConfig
+from flowgmm_ae.priors import build_prior
+
+
+class RunFolderError(FlowgmmAEError):
+    """A run folder is missing, unfinished or unreadable; the message says which file and why."""
+
+
+def read_config(run_dir: str | Path) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise RunFolderError(f"{run_dir} is not a run folder: it has no config.json")
+    try:
+        return read_json(path)
+    except ValueError as error:
+        raise RunFolderError(f"{path} is not valid JSON: {error}") from error
+
+
+def load_model(run_dir: str | Path, weights: str = "model.safetensors") -> tuple[AEFlow, dict[str, Any]]:
+    """The trained model of a run (in eval mode) and the run's config.json."""
+    run_dir = Path(run_dir)
+    config = read_config(run_dir)
+    path = run_dir / weights
+    if not path.is_file():
+        raise RunFolderError(f"{run_dir} has no {weights}: the run did not finish (or was moved)")
+    known = {f.name for f in dataclasses.fields(ModelConfig)}
+    model_config = ModelConfig(**{k: v for k, v in config["model"].items() if k in known})
+    prior = build_prior(
+        config["prior"],
+        model_config.latent_dim,
+        contamination=config.get("contamination", 0.0),
+        learn_weights=config.get("learn_weights", False),
+        seed=config.get("seed", 0),
+    )
+    model = AEFlow(model_config, prior)
+    try:
+        load_weights(model, path)
+    except Exception as error:  # safetensors raises its own error types for corrupt files
+        raise RunFolderError(f"could not load {path}: {error}") from error
+    model.eval()
+    return model, config
+
+
+def load_run_dataset(
+    config: dict[str, Any], dataset: str | None = None, data_root: str | None = None
+) -> ImageDataset:
+    """The run's own data set as recorded in config.json (same file, same seed), or another
+    ``dataset`` at the run's image size."""
+    if dataset is None:
+        dataset = config["dataset_used"]
+        source = config.get("dataset_source", "")
+        data_root = data_root or (source if source.endswith(".npz") else config.get("data_root"))
+    return load_dataset(
+        dataset, image_size=config["image_size"], data_root=data_root, seed=config.get("seed", 0)
+    )
