@@ -7,6 +7,8 @@ Thresholds are chosen on validation data only: the one maximising F1 when valida
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
@@ -139,3 +141,26 @@ def evaluate(
     low, high = bootstrap_auc_interval(test_labels, test_scores)
     result[target]["auc_ci95"] = [low, high]  # type: ignore[assignment]
     return result
+
+
+def calibration_bins(labels: np.ndarray, probabilities: np.ndarray, n_bins: int = 10) -> dict[str, Any]:
+    """Equal-width bins of predicted anomaly probability: mean confidence, observed anomaly rate and
+    count per bin, and the expected calibration error Σ (n_b / n) |rate_b − confidence_b|."""
+    labels, probabilities = _check(labels, probabilities)
+    if ((probabilities < 0) | (probabilities > 1)).any():
+        raise ValueError("probabilities must lie in [0, 1]")
+    edges = np.linspace(0, 1, n_bins + 1)
+    which = np.clip(np.digitize(probabilities, edges[1:-1]), 0, n_bins - 1)
+    count = np.bincount(which, minlength=n_bins).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        confidence = np.bincount(which, probabilities, n_bins) / count
+        accuracy = np.bincount(which, labels.astype(float), n_bins) / count
+    filled = count > 0
+    ece = float(np.sum(count[filled] / count.sum() * np.abs(accuracy[filled] - confidence[filled])))
+    return {
+        "centre": (edges[:-1] + edges[1:]) / 2,
+        "count": count,
+        "confidence": confidence,
+        "accuracy": accuracy,
+        "ece": ece,
+    }

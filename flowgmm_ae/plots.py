@@ -141,3 +141,139 @@ def plot_auc_vs_labels(rows: list[dict], path: str | Path) -> Path:
     ax.set(xlabel="labeled anomalies (0 drawn at 0.5)", ylabel="test AUC", title="AUC vs label budget")
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def plot_mixture_components(
+    means: np.ndarray,
+    log_scales: np.ndarray,
+    weights: np.ndarray,
+    initial_means: np.ndarray,
+    initial_log_scales: np.ndarray,
+    path: str | Path,
+) -> Path:
+    """The learned mixture next to its initial state: per-dimension mean offsets from the normal
+    mean, per-dimension scales of each component, and the mixture weights."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    dims = np.arange(means.shape[1])
+    for k, colour in ((0, NORMAL_COLOUR), (1, ANOMALY_COLOUR)):
+        if k >= len(means):
+            continue
+        axes[0].plot(
+            dims,
+            means[k] - means[0] if k else means[0],
+            color=colour,
+            lw=0.8,
+            label=f"{'μ₁ − μ₀' if k else 'μ₀'} learned",
+        )
+        axes[0].plot(
+            dims,
+            initial_means[k] - initial_means[0] if k else initial_means[0],
+            color=colour,
+            lw=0.6,
+            ls=":",
+            label=f"{'μ₁ − μ₀' if k else 'μ₀'} initial",
+        )
+        axes[1].hist(
+            np.exp(log_scales[k]),
+            bins=40,
+            alpha=0.6,
+            color=colour,
+            label=f"σ_{k} learned (init {np.exp(initial_log_scales[k]).mean():.2f})",
+        )
+    distance = np.linalg.norm(means[1] - means[0]) if len(means) > 1 else 0.0
+    start = np.linalg.norm(initial_means[1] - initial_means[0]) if len(means) > 1 else 0.0
+    axes[0].set(
+        xlabel="latent dimension",
+        ylabel="value",
+        title=f"means: ‖μ₁ − μ₀‖ = {distance:.1f} (initial {start:.1f})",
+    )
+    axes[1].set(xlabel="per-dimension scale σ", ylabel="dimensions", title="component scales")
+    axes[2].bar(
+        ["normal", "anomaly"][: len(weights)], weights, color=[NORMAL_COLOUR, ANOMALY_COLOUR][: len(weights)]
+    )
+    axes[2].set(ylim=(0, 1), title="mixture weights π")
+    for ax in axes[:2]:
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def plot_latent_projection(
+    latents: np.ndarray,
+    labels: np.ndarray,
+    means: np.ndarray,
+    path: str | Path,
+    highlight: np.ndarray | None = None,
+    title: str = "",
+) -> Path:
+    """Two 2-D views of flow outputs z': PCA, and the axis through the two component means
+    (x) against the first principal direction orthogonal to it (y). Means are marked."""
+    from sklearn.decomposition import PCA
+
+    centred_mean = latents.mean(0)
+    pca = PCA(n_components=2).fit(latents)
+    views = [("PCA", pca.components_)]
+    if len(means) > 1:
+        axis = (means[1] - means[0]) / max(np.linalg.norm(means[1] - means[0]), 1e-12)
+        residual = latents - np.outer((latents - centred_mean) @ axis, axis)
+        second = PCA(n_components=1).fit(residual).components_[0]
+        second -= (second @ axis) * axis
+        views.append(("mean-difference axis", np.stack([axis, second / max(np.linalg.norm(second), 1e-12)])))
+    fig, axes = plt.subplots(1, len(views), figsize=(5 * len(views), 4.2), squeeze=False)
+    for ax, (name, basis) in zip(axes[0], views, strict=True):
+        points = (latents - centred_mean) @ basis.T
+        marks = (means - centred_mean) @ basis.T
+        for label, colour, text in ((0, NORMAL_COLOUR, "normal"), (1, ANOMALY_COLOUR, "anomaly")):
+            chosen = labels == label
+            ax.scatter(points[chosen, 0], points[chosen, 1], s=5, alpha=0.4, color=colour, label=text)
+        if highlight is not None and highlight.any():
+            ax.scatter(
+                points[highlight, 0],
+                points[highlight, 1],
+                s=18,
+                facecolors="none",
+                edgecolors="black",
+                lw=0.6,
+                label="labeled anomaly",
+            )
+        for k, mark in enumerate(marks):
+            ax.scatter(
+                *mark,
+                marker="X",
+                s=120,
+                color=[NORMAL_COLOUR, ANOMALY_COLOUR][k % 2],
+                edgecolors="black",
+                label=f"μ_{k}",
+            )
+        ax.set(title=f"{title} — {name}" if title else name)
+        ax.legend(fontsize=7, markerscale=1.5)
+    return _save(fig, path)
+
+
+def plot_reliability(
+    labels: np.ndarray, probabilities: np.ndarray, path: str | Path, n_bins: int = 10
+) -> Path:
+    """Reliability diagram of the anomaly posterior, with its expected calibration error."""
+    from flowgmm_ae.metrics import calibration_bins
+
+    bins = calibration_bins(labels, probabilities, n_bins)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=0.8, label="perfect calibration")
+    filled = bins["count"] > 0
+    ax.plot(bins["confidence"][filled], bins["accuracy"][filled], marker="o", label="posterior")
+    ax.bar(
+        bins["centre"],
+        bins["count"] / bins["count"].sum(),
+        width=1 / n_bins,
+        alpha=0.2,
+        color="tab:blue",
+        label="fraction of images",
+    )
+    ax.set(
+        xlabel="predicted p(anomaly)",
+        ylabel="observed anomaly rate",
+        title=f"reliability (ECE {bins['ece']:.3f})",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
+    ax.legend(fontsize=8, loc="upper left")
+    return _save(fig, path)

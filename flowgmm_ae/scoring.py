@@ -119,3 +119,18 @@ def map_scale(
         flat = torch.cat(chunks).double()
         scale[name] = [float(flat.quantile(0.5)), float(flat.quantile(0.995))]
     return scale
+
+
+@torch.no_grad()
+def flow_latents(
+    model: AEFlow, images: torch.Tensor, batch_size: int = 256, device: str | torch.device = "cpu"
+) -> np.ndarray:
+    """(N, D) flattened flow outputs z' in eval mode, for latent-space plots."""
+    was_training = model.training
+    model.eval()
+    chunks = [
+        model(images[start : start + batch_size].to(device)).z_prime.flatten(1).cpu().numpy()
+        for start in range(0, len(images), batch_size)
+    ]
+    model.train(was_training)
+    return np.concatenate(chunks)

@@ -1,0 +1,74 @@
+"""The training loop: seeded reproducibility and the guard against non-finite losses."""
+
+import json
+
+import pytest
+import torch
+
+import flowgmm_ae.training as training
+from flowgmm_ae.training import TrainConfig, TrainingError, train
+
+TINY = dict(
+    dataset="synthetic",
+    image_size=16,
+    stride=4,
+    latent_channels=4,
+    flow_steps=2,
+    base_width=8,
+    flow_hidden=16,
+    epochs=1,
+    progress=False,
+)
+
+
+def test_same_seed_same_metrics(tmp_path):
+    a = train(TrainConfig(out=str(tmp_path / "a"), seed=3, **TINY))
+    b = train(TrainConfig(out=str(tmp_path / "b"), seed=3, **TINY))
+    assert a.metrics["scores"] == b.metrics["scores"]
+    assert (tmp_path / "a" / "scores.csv").read_text() == (tmp_path / "b" / "scores.csv").read_text()
+
+
+def _poisoned_objective(bad_steps: set[int]):
+    real = training.joint_objective
+    calls = {"n": 0}
+
+    def objective(*args, **kwargs):
+        terms = real(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] in bad_steps:
+            terms.total = terms.total * torch.tensor(float("nan"))
+        return terms
+
+    return objective
+
+
+def test_non_finite_steps_are_skipped_and_counted(tmp_path, monkeypatch):
+    monkeypatch.setattr(training, "joint_objective", _poisoned_objective({2, 3, 5}))
+    result = train(TrainConfig(out=str(tmp_path / "run"), **TINY))
+    assert result.history[0]["skipped_steps"] == 3
+    assert result.metrics["training"]["skipped_steps"] == 3
+    assert "skipped_steps" in (tmp_path / "run" / "train_log.csv").read_text().splitlines()[0]
+
+
+def test_persistent_non_finite_loss_stops_with_advice(tmp_path, monkeypatch):
+    monkeypatch.setattr(training, "joint_objective", _poisoned_objective(set(range(1, 100))))
+    with pytest.raises(TrainingError, match="lower --lr"):
+        train(TrainConfig(out=str(tmp_path / "run"), max_bad_steps=4, **TINY))
+
+
+def test_config_records_every_option_and_the_version(tmp_path):
+    train(TrainConfig(out=str(tmp_path / "run"), **TINY))
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    for key in (
+        "lr",
+        "alpha",
+        "labeled_weight",
+        "beta",
+        "seed",
+        "device",
+        "version",
+        "torch_version",
+        "model",
+    ):
+        assert key in config, key
+    assert config["model"]["latent_channels"] == 4
