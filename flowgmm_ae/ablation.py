@@ -1,9 +1,10 @@
-"""Ablation grids: priors × label budgets × seeds, trained through the same split and metrics.
+"""Ablation grids: priors and baselines × label budgets × seeds, trained through the same split and metrics.
 
 Each cell is an ordinary run folder under ``OUT/runs/``. A cell whose ``metrics.json`` exists is
 finished and is read back, not trained again; a cell folder without it was interrupted and is
-cleared and retrained. The Gaussian prior ignores labels, so it is trained once per seed (at no
-labels) and shown at every budget as the unsupervised reference.
+cleared and retrained. Variants are priors of AE-FLOW (``gaussian``, ``gmm``) and baselines (``ae``,
+``deepsad``, ``devnet``, ``supervised``). Label-free variants (the Gaussian prior, the autoencoder) are
+trained once per seed and shown at every budget as unsupervised references.
 
 Outputs: ``results.csv`` (one row per run and threshold policy), ``results.md`` (mean ± std per
 method and budget, with a bootstrap interval for the seed-averaged AUC), ``auc_vs_labels.png``,
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from flowgmm_ae.io import read_json, write_csv
+from flowgmm_ae.methods import get_method
 from flowgmm_ae.metrics import evaluate, resampled_aucs
 from flowgmm_ae.plots import plot_auc_vs_labels, plot_roc, plot_score_histograms
 from flowgmm_ae.training import TrainConfig, train
@@ -35,46 +37,59 @@ METRICS = ("auc", "auprc", "f1", "acc", "sen", "spe")
 POLICIES = ("f1", "normal-quantile")
 
 
+PRIORS = ("gaussian", "gmm")
+UNSUPERVISED = ("gaussian", "ae")
+
+
 @dataclass(frozen=True)
 class Cell:
-    """One training run of the grid."""
+    """One training run of the grid: ``variant`` is a prior (gaussian, gmm) or a baseline name."""
 
-    prior: str
+    variant: str
     budget: float | int  # labeled fraction, or number of labels when ``by_count``
     seed: int
     by_count: bool = False
 
     @property
     def method(self) -> str:
-        return "flowgmm-ae" if self.prior == "gmm" else "ae-flow"
+        return {"gmm": "flowgmm-ae", "gaussian": "ae-flow"}.get(self.variant, self.variant)
+
+    @property
+    def unsupervised(self) -> bool:
+        return self.variant in UNSUPERVISED
 
     @property
     def name(self) -> str:
         budget = f"n{self.budget}" if self.by_count else f"f{self.budget:g}"
-        return f"{self.prior}-{budget}-s{self.seed}"
+        return f"{self.variant}-{budget}-s{self.seed}"
 
     def config(self, base: TrainConfig, out_dir: Path) -> TrainConfig:
         labels = {"n_labeled": int(self.budget)} if self.by_count else {"labeled_frac": float(self.budget)}
         if self.by_count:
             labels["labeled_frac"] = 0.0
+        if self.variant in PRIORS:
+            variant = {"method": "aeflow", "prior": self.variant}
+        else:
+            variant = {"method": self.variant, "score": get_method(self.variant).default_score}
         return replace(
-            base,
-            prior=self.prior,
-            seed=self.seed,
-            out=str(out_dir / "runs" / self.name),
-            progress=False,
-            **labels,
+            base, seed=self.seed, out=str(out_dir / "runs" / self.name), progress=False, **variant, **labels
         )
 
 
 def make_grid(
-    priors: Sequence[str], budgets: Sequence[float | int], seeds: Sequence[int], by_count: bool = False
+    variants: Sequence[str], budgets: Sequence[float | int], seeds: Sequence[int], by_count: bool = False
 ) -> list[Cell]:
-    """Every cell; the label-free Gaussian prior gets one cell per seed at budget 0."""
+    """Every cell. Label-free variants (gaussian prior, ae) get one cell per seed at budget 0;
+    label-using baselines skip budget 0 (without labels they have nothing to learn from)."""
     cells: list[Cell] = []
-    for prior in priors:
-        prior_budgets = [0] if prior == "gaussian" else list(budgets)
-        cells += [Cell(prior, b, s, by_count) for b in prior_budgets for s in seeds]
+    for variant in variants:
+        if variant in UNSUPERVISED:
+            variant_budgets = [0]
+        elif variant in PRIORS:
+            variant_budgets = list(budgets)
+        else:
+            variant_budgets = [b for b in budgets if b > 0]
+        cells += [Cell(variant, b, s, by_count) for b in variant_budgets for s in seeds]
     return cells
 
 
@@ -111,7 +126,7 @@ def cell_rows(cell: Cell, run_dir: Path, normal_quantile: float) -> list[dict[st
         rows.append(
             {
                 "method": cell.method,
-                "prior": cell.prior,
+                "variant": cell.variant,
                 "labeled_frac": config["labeled_frac"] if not cell.by_count else "",
                 "n_labels": config["n_labeled"],
                 "budget": cell.budget,
@@ -185,7 +200,7 @@ def summarise(rows: list[dict[str, Any]], cells: list[Cell], run_dirs: dict[Cell
 def run_ablation(
     out_dir: str | Path,
     base: TrainConfig,
-    priors: Sequence[str] = ("gaussian", "gmm"),
+    variants: Sequence[str] = ("gaussian", "gmm"),
     budgets: Sequence[float | int] = (0, 0.01, 0.05, 0.1),
     seeds: Sequence[int] = (0, 1, 2),
     by_count: bool = False,
@@ -195,7 +210,7 @@ def run_ablation(
     """Train (or reuse) every cell, then write results.csv, results.md and the figures."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    cells = make_grid(priors, budgets, seeds, by_count)
+    cells = make_grid(variants, budgets, seeds, by_count)
     run_dirs: dict[Cell, Path] = {}
     started, trained = time.perf_counter(), 0
     for i, cell in enumerate(cells, 1):
@@ -225,10 +240,10 @@ def _plots(
 ) -> None:
     policy_rows = [r for r in rows if r["threshold_policy"] == rows[0]["threshold_policy"]]
     plot_auc_vs_labels(policy_rows, out_dir / "auc_vs_labels.png")
-    budgets = sorted({c.budget for c in cells if c.prior != "gaussian"}) or [0]
+    budgets = sorted({c.budget for c in cells if not c.unsupervised}) or [0]
     budget = plot_budget if plot_budget is not None else budgets[len(budgets) // 2]
     seed = min(c.seed for c in cells)
-    chosen = [c for c in cells if c.seed == seed and (c.budget == budget or c.prior == "gaussian")]
+    chosen = [c for c in cells if c.seed == seed and (c.budget == budget or c.unsupervised)]
     labels, scores = None, {}
     for cell in chosen:
         score = read_json(run_dirs[cell] / "metrics.json")["score"]

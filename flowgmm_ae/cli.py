@@ -20,9 +20,9 @@ from flowgmm_ae.data import DATASETS, DEFAULT_DATASET
 from flowgmm_ae.errors import FlowgmmAEError, resolve_device
 from flowgmm_ae.evaluation import evaluate_model, score_images, write_evaluation
 from flowgmm_ae.io import write_csv
+from flowgmm_ae.methods import BASELINES, METHODS, SCORE_CHOICES, get_method
 from flowgmm_ae.metrics import THRESHOLD_POLICIES
 from flowgmm_ae.runs import load_model, load_run_dataset
-from flowgmm_ae.scoring import SCORE_NAMES
 from flowgmm_ae.training import TrainConfig, train
 
 METRIC_COLUMNS = ("auc", "auprc", "f1", "acc", "sen", "spe", "threshold")
@@ -67,6 +67,13 @@ def main() -> None:
 
 
 @main.command("train")
+@click.option(
+    "--method",
+    type=click.Choice(METHODS),
+    default="aeflow",
+    show_default=True,
+    help="aeflow (prior chosen by --prior) or a baseline: ae, deepsad, devnet, supervised.",
+)
 @click.option(
     "--dataset",
     type=click.Choice(DATASETS),
@@ -166,7 +173,7 @@ def main() -> None:
 @click.option("--no-augment", is_flag=True, help="Turn off the random shift / intensity jitter.")
 @click.option(
     "--score",
-    type=click.Choice(SCORE_NAMES),
+    type=click.Choice(SCORE_CHOICES),
     default="combined",
     show_default=True,
     help="Score used for checkpoint selection and the headline metrics.",
@@ -200,8 +207,10 @@ def train_command(ctx: click.Context, **options) -> None:
         and ctx.get_parameter_source("labeled_frac") != ParameterSource.DEFAULT
     ):
         raise click.UsageError("give either --labeled-frac or --n-labeled, not both")
-    if options["score"] == "posterior" and options["prior"] != "gmm":
-        raise click.UsageError("--score posterior needs --prior gmm")
+    if options["score"] == "posterior" and (options["prior"] != "gmm" or options["method"] != "aeflow"):
+        raise click.UsageError("--score posterior needs --method aeflow --prior gmm")
+    if options["method"] != "aeflow" and ctx.get_parameter_source("score") == ParameterSource.DEFAULT:
+        options["score"] = get_method(options["method"]).default_score
     config = TrainConfig(**options)
     try:
         result = train(config)
@@ -225,7 +234,7 @@ def train_command(ctx: click.Context, **options) -> None:
     help="Evaluate on another data set's split (thresholds still come from the run's own validation split).",
 )
 @click.option("--data-root", type=click.Path(), default=None)
-@click.option("--score", type=click.Choice(SCORE_NAMES), default=None, help="Default: the run's.")
+@click.option("--score", type=click.Choice(SCORE_CHOICES), default=None, help="Default: the run's.")
 @click.option(
     "--threshold-policy", type=click.Choice(THRESHOLD_POLICIES), default=None, help="Default: the run's."
 )
@@ -248,6 +257,7 @@ def evaluate_command(
         reference = load_run_dataset(config)
         target = load_run_dataset(config, dataset, data_root) if dataset else reference
         evaluation = evaluate_model(
+            get_method(config.get("method", "aeflow")),
             model,
             reference,
             target_split=getattr(target, split),
@@ -270,7 +280,7 @@ def evaluate_command(
 @main.command("score")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("images", nargs=-1, required=True, type=click.Path())
-@click.option("--score", type=click.Choice(SCORE_NAMES), default=None, help="Default: the run's.")
+@click.option("--score", type=click.Choice(SCORE_CHOICES), default=None, help="Default: the run's.")
 @click.option(
     "--maps",
     "maps_dir",
@@ -321,6 +331,14 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
 @click.option("--dataset", type=click.Choice(DATASETS), default=DEFAULT_DATASET, show_default=True)
 @click.option("--data-root", type=click.Path(), default=None)
 @click.option("--priors", callback=_comma_list(str), default="gaussian,gmm", show_default=True)
+@click.option(
+    "--baselines",
+    "baseline_names",
+    callback=_comma_list(str),
+    default="",
+    show_default=True,
+    help=f"Comma-separated baselines to add: {', '.join(BASELINES)}.",
+)
 @click.option("--labeled-fracs", callback=_comma_list(float), default="0,0.01,0.05,0.1", show_default=True)
 @click.option(
     "--n-labeled",
@@ -332,7 +350,7 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
 @click.option("--seeds", callback=_comma_list(int), default="0,1,2", show_default=True)
 @click.option("--epochs", type=click.IntRange(min=1), default=TrainConfig.epochs, show_default=True)
 @click.option("--image-size", type=click.IntRange(min=8), default=TrainConfig.image_size, show_default=True)
-@click.option("--score", type=click.Choice(SCORE_NAMES), default="combined", show_default=True)
+@click.option("--score", type=click.Choice(SCORE_CHOICES), default="combined", show_default=True)
 @click.option("--normal-quantile", type=click.FloatRange(0.0, 1.0), default=0.95, show_default=True)
 @click.option(
     "--plot-budget",
@@ -350,6 +368,7 @@ def ablate_command(
     dataset,
     data_root,
     priors,
+    baseline_names,
     labeled_fracs,
     n_labeled,
     seeds,
@@ -360,10 +379,13 @@ def ablate_command(
     plot_budget,
     out,
 ) -> None:
-    """Train a grid of priors x label budgets x seeds and compare them (resumable)."""
+    """Train a grid of priors (and baselines) x label budgets x seeds and compare them (resumable)."""
     unknown = set(priors) - {"gaussian", "gmm"}
     if unknown:
         raise click.BadParameter(f"unknown priors {sorted(unknown)}", param_hint="--priors")
+    unknown = set(baseline_names) - set(BASELINES)
+    if unknown:
+        raise click.BadParameter(f"unknown baselines {sorted(unknown)}", param_hint="--baselines")
     if score == "posterior" and "gaussian" in priors:
         raise click.UsageError("--score posterior needs the gmm prior; drop gaussian from --priors")
     if any(not 0 <= f <= 1 for f in labeled_fracs):
@@ -381,7 +403,7 @@ def ablate_command(
         run_ablation(
             out,
             base,
-            priors,
+            [*priors, *baseline_names],
             budgets,
             seeds,
             by_count=n_labeled is not None,

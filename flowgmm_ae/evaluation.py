@@ -17,18 +17,21 @@ from flowgmm_ae.data import ImageDataset, Split
 from flowgmm_ae.data.images import list_images, read_image
 from flowgmm_ae.errors import resolve_device
 from flowgmm_ae.io import read_json, write_csv, write_json
+from flowgmm_ae.methods import Method, get_method
 from flowgmm_ae.metrics import evaluate
-from flowgmm_ae.models import AEFlow
 from flowgmm_ae.plots import plot_anomaly_map, plot_roc, plot_score_histograms
 from flowgmm_ae.runs import load_model
-from flowgmm_ae.scoring import ScoreCombiner, anomaly_maps, available_scores, map_scale, raw_scores
+from flowgmm_ae.scoring import ScoreCombiner, anomaly_maps
 
 
 def validation_scores(
-    model: AEFlow, dataset: ImageDataset, beta: float, device: torch.device | str
-) -> tuple[dict[str, np.ndarray], ScoreCombiner]:
-    """Every score on the validation split, and the combiner fitted on its normal images."""
-    scores = raw_scores(model, dataset.val.images, device=device)
+    method: Method, model: torch.nn.Module, dataset: ImageDataset, beta: float, device: torch.device | str
+) -> tuple[dict[str, np.ndarray], ScoreCombiner | None]:
+    """Every score on the validation split, and (for methods with flow and recon scores) the
+    combiner fitted on its normal images."""
+    scores = method.raw_scores(model, dataset.val.images, device)
+    if not {"flow", "recon"} <= set(scores):
+        return scores, None
     normal = dataset.val.labels == 0
     combiner = ScoreCombiner.fit({k: v[normal] for k, v in scores.items()}, beta=beta)
     return combiner.add_combined(scores), combiner
@@ -47,7 +50,8 @@ class Evaluation:
 
 
 def evaluate_model(
-    model: AEFlow,
+    method: Method,
+    model: torch.nn.Module,
     reference: ImageDataset,
     target_split: Split | None = None,
     target: str = "test",
@@ -60,9 +64,11 @@ def evaluate_model(
     """Score ``reference``'s validation split (thresholds, standardisation) and ``target_split``
     (default: ``reference``'s test split), and compute the metrics of every available score."""
     target_split = target_split if target_split is not None else getattr(reference, target)
-    val_scores, combiner = validation_scores(model, reference, beta, device)
-    target_scores = combiner.add_combined(raw_scores(model, target_split.images, device=device))
-    names = [name for name in available_scores(model) if name in target_scores]
+    val_scores, combiner = validation_scores(method, model, reference, beta, device)
+    target_scores = method.raw_scores(model, target_split.images, device)
+    if combiner is not None:
+        target_scores = combiner.add_combined(target_scores)
+    names = [name for name in method.score_names if name in target_scores]
     if score not in names:
         raise ValueError(f"score {score!r} is not available for this model; choose from {names}")
     per_score = {
@@ -84,8 +90,8 @@ def evaluate_model(
         "val": per_score[score]["val"],
         target: per_score[score][target],
         "scores": per_score,
-        "combiner": asdict(combiner),
-        "map_scale": map_scale(model, normal_val, device=device),
+        "combiner": asdict(combiner) if combiner is not None else None,
+        "map_scale": method.map_scale(model, normal_val, device),
     }
     return Evaluation(
         metrics=metrics,
@@ -138,6 +144,9 @@ def score_images(
     The combined score's standardisation, the threshold and the map colour scale all come from
     the run's metrics.json (fitted on its validation split), so no data set is needed here."""
     model, config = load_model(run_dir)
+    method = get_method(config.get("method", "aeflow"))
+    if maps_dir is not None and not method.has_maps:
+        raise ValueError(f"--maps needs an AE-FLOW run; {config['method']} has no anomaly maps")
     metrics = read_json(Path(run_dir) / "metrics.json")
     score = score or metrics["score"]
     if score not in metrics["scores"]:
@@ -145,7 +154,7 @@ def score_images(
             f"score {score!r} is not available for this run; choose from {list(metrics['scores'])}"
         )
     threshold = metrics["scores"][score]["val"]["threshold"]
-    combiner = ScoreCombiner(**metrics["combiner"])
+    combiner = ScoreCombiner(**metrics["combiner"]) if metrics.get("combiner") else None
     torch_device = resolve_device(device)
     model.to(torch_device)
     files = list_images(paths)
@@ -157,7 +166,8 @@ def score_images(
         x = torch.stack(
             [read_image(f, model.config.in_channels, model.config.image_size) for f in batch_files]
         )
-        values = combiner.add_combined(raw_scores(model, x, device=torch_device))[score]
+        scores = method.raw_scores(model, x, torch_device)
+        values = (combiner.add_combined(scores) if combiner else scores)[score]
         maps = anomaly_maps(model, x, torch_device) if maps_dir is not None else None
         for i, (path, value) in enumerate(zip(batch_files, values, strict=True)):
             prediction = "anomaly" if value >= threshold else "normal"

@@ -73,13 +73,15 @@ def plot_score_histograms(
 
 
 def plot_training_curve(log_rows: list[dict[str, float]], path: str | Path) -> Path:
-    """Loss terms (bits/dim, 1 − SSIM) and validation AUC per epoch."""
+    """Every loss term logged (NLLs in bits/dim) and the validation AUC, per epoch."""
     epochs = [row["epoch"] for row in log_rows]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
-    for key in ("nll_u_bpd", "nll_l_bpd", "val_nll_bpd"):
-        if any(row.get(key) not in (None, 0.0) for row in log_rows):
-            left.plot(epochs, [row[key] for row in log_rows], label=key)
-    left.set(xlabel="epoch", ylabel="bits / dim", title="negative log-likelihood")
+    not_terms = {"epoch", "val_auc", "skipped_steps", "lr", "seconds"}
+    for key in (k for k in log_rows[0] if k not in not_terms):
+        values = [row[key] for row in log_rows]
+        if all(isinstance(v, int | float) for v in values) and any(values):
+            left.plot(epochs, values, label=key)
+    left.set(xlabel="epoch", ylabel="value (NLL in bits/dim)", title="training loss terms")
     left.legend(fontsize=8)
     right.plot(epochs, [row["val_auc"] for row in log_rows], color="black")
     right.set(xlabel="epoch", ylabel="AUC", title="validation AUC")
@@ -125,15 +127,17 @@ def plot_auc_vs_labels(rows: list[dict], path: str | Path) -> Path:
     method; a label-free method is drawn as a horizontal band across the budgets."""
     fig, ax = plt.subplots(figsize=(5.5, 4))
     methods = sorted({r["method"] for r in rows})
-    budgets = sorted({r["n_labels"] for r in rows if r["method"] != "ae-flow"})
+    budgets = sorted({r["n_labels"] for r in rows if r["n_labels"]})
+    band_colours = iter(["grey", "tab:brown", "tab:olive", "tab:cyan"])
     for method in methods:
         sub = [r for r in rows if r["method"] == method]
         xs = sorted({r["n_labels"] for r in sub})
         means = np.array([np.mean([r["auc"] for r in sub if r["n_labels"] == x]) for x in xs])
         stds = np.array([np.std([r["auc"] for r in sub if r["n_labels"] == x]) for x in xs])
-        if len(xs) == 1 and budgets:
-            ax.axhline(means[0], ls="--", label=f"{method} (no labels)", color="grey")
-            ax.axhspan(means[0] - stds[0], means[0] + stds[0], color="grey", alpha=0.15)
+        if xs == [0] and budgets:
+            colour = next(band_colours)
+            ax.axhline(means[0], ls="--", label=f"{method} (no labels)", color=colour)
+            ax.axhspan(means[0] - stds[0], means[0] + stds[0], color=colour, alpha=0.15)
             continue
         positions = [max(x, 0.5) for x in xs]  # log axis: draw 0 labels at 0.5
         ax.errorbar(positions, means, yerr=stds, marker="o", capsize=3, label=method)

@@ -9,11 +9,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.data import ImageDataset, load_dataset
 from flowgmm_ae.errors import FlowgmmAEError
 from flowgmm_ae.io import load_weights, read_json
-from flowgmm_ae.models import AEFlow, ModelConfig
-from flowgmm_ae.priors import build_prior
+from flowgmm_ae.methods import get_method
 
 
 class RunFolderError(FlowgmmAEError):
@@ -31,23 +33,18 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
         raise RunFolderError(f"{path} is not valid JSON: {error}") from error
 
 
-def load_model(run_dir: str | Path, weights: str = "model.safetensors") -> tuple[AEFlow, dict[str, Any]]:
+def load_model(
+    run_dir: str | Path, weights: str = "model.safetensors"
+) -> tuple[torch.nn.Module, dict[str, Any]]:
     """The trained model of a run (in eval mode) and the run's config.json."""
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     path = run_dir / weights
     if not path.is_file():
         raise RunFolderError(f"{run_dir} has no {weights}: the run did not finish (or was moved)")
-    known = {f.name for f in dataclasses.fields(ModelConfig)}
-    model_config = ModelConfig(**{k: v for k, v in config["model"].items() if k in known})
-    prior = build_prior(
-        config["prior"],
-        model_config.latent_dim,
-        contamination=config.get("contamination", 0.0),
-        learn_weights=config.get("learn_weights", False),
-        seed=config.get("seed", 0),
-    )
-    model = AEFlow(model_config, prior)
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    train_config = TrainConfig(**{k: v for k, v in config.items() if k in known})
+    model = get_method(train_config.method).build(train_config, config["model"]["in_channels"])
     try:
         load_weights(model, path)
     except Exception as error:  # safetensors raises its own error types for corrupt files

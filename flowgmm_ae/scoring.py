@@ -20,15 +20,6 @@ from flowgmm_ae.models import AEFlow
 from flowgmm_ae.objectives import structural_dissimilarity, to_bits_per_dim
 from flowgmm_ae.priors import NORMAL
 
-SCORE_NAMES = ("combined", "flow", "recon", "posterior")
-
-
-def available_scores(model: AEFlow) -> tuple[str, ...]:
-    """The scores this model can give (``posterior`` needs an anomaly component)."""
-    if model.prior.n_components > 1:
-        return SCORE_NAMES
-    return tuple(name for name in SCORE_NAMES if name != "posterior")
-
 
 @torch.no_grad()
 def raw_scores(

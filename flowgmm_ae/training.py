@@ -21,8 +21,8 @@ import torch
 from tqdm.auto import tqdm
 
 from flowgmm_ae import __version__
+from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.data import (
-    DEFAULT_DATASET,
     ImageDataset,
     SemiSupervisedSplit,
     load_dataset,
@@ -32,77 +32,16 @@ from flowgmm_ae.data.transforms import augment
 from flowgmm_ae.errors import FlowgmmAEError, resolve_device
 from flowgmm_ae.evaluation import evaluate_model, validation_scores, write_evaluation
 from flowgmm_ae.io import save_weights, write_csv, write_json
+from flowgmm_ae.methods import get_method
 from flowgmm_ae.metrics import ranking_metrics
-from flowgmm_ae.models import AEFlow, AEFlowOutput, ModelConfig
-from flowgmm_ae.objectives import joint_objective
 from flowgmm_ae.plots import plot_training_curve
-from flowgmm_ae.priors import ANOMALY, build_prior
+from flowgmm_ae.priors import ANOMALY
 
 log = logging.getLogger(__name__)
 
 
 class TrainingError(FlowgmmAEError):
     """Training cannot go on (for example the loss keeps being non-finite); the message says why."""
-
-
-@dataclass
-class TrainConfig:
-    """Every option of a training run; saved as config.json."""
-
-    dataset: str = DEFAULT_DATASET
-    dataset_given: bool = True  # False: the user named none, so a missing file falls back to synthetic
-    data_root: str | None = None
-    prior: str = "gmm"
-    labeled_frac: float = 0.05
-    n_labeled: int | None = None
-    contamination: float = 0.0
-    learn_weights: bool = False
-    image_size: int = 32
-    stride: int | None = None  # None: 16, or image_size // 4 for small images (latent ≥ 4 × 4)
-    latent_channels: int = 16
-    base_width: int = 32
-    flow_steps: int = 4
-    flow_hidden: int = 64
-    latent_noise: float = 0.05
-    epochs: int = 25
-    batch_size: int = 64
-    labeled_batch_size: int = 16
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    alpha: float = 0.5
-    labeled_weight: float = 1.0
-    beta: float = 0.9
-    augment: bool = True
-    grad_clip: float = 10.0
-    max_bad_steps: int = 20
-    score: str = "combined"
-    threshold_policy: str = "auto"
-    normal_quantile: float = 0.95
-    select: str = "best"  # "best": checkpoint with the best validation AUC; "last": the last epoch
-    seed: int = 0
-    device: str = "auto"
-    out: str | None = None
-    progress: bool = True
-
-    def resolved_stride(self) -> int:
-        if self.stride is not None:
-            return self.stride
-        return min(16, max(1, self.image_size // 4))
-
-    def model_config(self, in_channels: int) -> ModelConfig:
-        return ModelConfig(
-            in_channels=in_channels,
-            image_size=self.image_size,
-            latent_channels=self.latent_channels,
-            stride=self.resolved_stride(),
-            base_width=self.base_width,
-            flow_steps=self.flow_steps,
-            flow_hidden=self.flow_hidden,
-            latent_noise=self.latent_noise,
-        )
-
-    def uses_labels(self) -> bool:
-        return self.prior != "gaussian"
 
 
 @dataclass
@@ -115,7 +54,7 @@ class RunResult:
 def default_out_dir(config: TrainConfig) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     frac = f"n{config.n_labeled}" if config.n_labeled is not None else f"f{config.labeled_frac:g}"
-    return Path("runs") / f"{stamp}-{config.dataset}-{config.prior}-{frac}-s{config.seed}"
+    return Path("runs") / f"{stamp}-{config.dataset}-{config.run_name()}-{frac}-s{config.seed}"
 
 
 def prepare_out_dir(config: TrainConfig) -> Path:
@@ -126,23 +65,16 @@ def prepare_out_dir(config: TrainConfig) -> Path:
     return out
 
 
-def build_model(config: TrainConfig, in_channels: int) -> AEFlow:
-    """The AE-FLOW model with the configured prior (anomaly mean placed by the run's seed)."""
-    model_config = config.model_config(in_channels)
-    prior = build_prior(
-        config.prior,
-        model_config.latent_dim,
-        contamination=config.contamination,
-        learn_weights=config.learn_weights,
-        seed=config.seed,
-    )
-    return AEFlow(model_config, prior)
+def build_model(config: TrainConfig, in_channels: int) -> torch.nn.Module:
+    """The configured method's model (for AE-FLOW, with the anomaly mean placed by the seed)."""
+    return get_method(config.method).build(config, in_channels)
 
 
 def train(config: TrainConfig) -> RunResult:
     """Train one model as configured and write its run folder; returns the metrics."""
-    if config.score == "posterior" and not config.uses_labels():
-        raise TrainingError("--score posterior needs the gmm prior")
+    method = get_method(config.method)
+    if config.score not in method.score_names or (config.score == "posterior" and not config.uses_labels()):
+        raise TrainingError(f"--score {config.score} is not available for this method and prior")
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
@@ -165,9 +97,14 @@ def train(config: TrainConfig) -> RunResult:
         config.seed,
     )
     if len(split.labeled) and not config.uses_labels():
+        hint = (
+            "use --prior gmm to train with them"
+            if config.method == "aeflow"
+            else "this method ignores labels"
+        )
+        n_labeled = len(split.labeled)
         log.warning(
-            f"the gaussian prior is unsupervised: the {len(split.labeled)} labeled anomalies are "
-            "unused (use --prior gmm to train with them)"
+            f"{config.run_name()} is unsupervised: the {n_labeled} labeled anomalies are unused ({hint})"
         )
     out_dir = prepare_out_dir(config)
     write_json(out_dir / "config.json", run_config(config, dataset, split, device))
@@ -177,12 +114,11 @@ def train(config: TrainConfig) -> RunResult:
     labeled = dataset.train.images[split.labeled] if config.uses_labels() else unlabeled[:0]
     labeled_y = torch.full((len(labeled),), ANOMALY, dtype=torch.long)
 
-    # --- model, ActNorm's data-dependent initialisation, optimiser ---------------------------------
-    model = build_model(config, dataset.in_channels).to(device)
+    # --- model, data-dependent initialisation (ActNorm; Deep SAD's centre), optimiser ------------
+    model = method.build(config, dataset.in_channels).to(device)
     generator = torch.Generator().manual_seed(config.seed)
-    with torch.no_grad():
-        init_idx = torch.randperm(len(unlabeled), generator=generator)[:256]
-        model(unlabeled[init_idx].to(device))
+    init_idx = torch.randperm(len(unlabeled), generator=generator)[:256]
+    method.initialise(model, unlabeled[init_idx].to(device), config)
     optimizer = torch.optim.Adam(
         [p for p in model.parameters() if p.requires_grad],
         lr=config.lr,
@@ -217,19 +153,7 @@ def train(config: TrainConfig) -> RunResult:
             if config.augment:
                 x = augment(x, generator)
             x = x.to(device)
-            out = model(x)  # one pass for both batches: nothing in the model mixes samples
-            n_u = len(x_u)
-            out_u, out_l = _split_output(out, n_u)
-            terms = joint_objective(
-                model,
-                x[:n_u],
-                out_u,
-                out_l if len(x_l) else None,
-                y_l.to(device) if len(x_l) else None,
-                alpha=config.alpha,
-                labeled_weight=config.labeled_weight,
-                unlabeled_as_normal=config.contamination == 0 and not config.learn_weights,
-            )
+            terms = method.loss(model, x[: len(x_u)], x[len(x_u) :], y_l.to(device), config)
             if not torch.isfinite(terms.total):
                 bad_in_a_row += 1
                 skipped_epoch += 1
@@ -247,28 +171,28 @@ def train(config: TrainConfig) -> RunResult:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             scheduler.step()
-            for key, value in terms.as_floats().items():
+            for key, value in terms.parts.items():
                 sums[key] = sums.get(key, 0.0) + value
             n_done += 1
             progress.update(1)
             progress.set_postfix({k: f"{v / n_done:.3f}" for k, v in sums.items()}, refresh=False)
         skipped_total += skipped_epoch
 
-        val_scores, _ = validation_scores(model, dataset, config.beta, device)
+        val_scores, _ = validation_scores(method, model, dataset, config.beta, device)
         val_auc = ranking_metrics(dataset.val.labels, val_scores[config.score])["auc"]
         row = {"epoch": epoch, **{k: v / max(n_done, 1) for k, v in sums.items()}}
         row.update(
             val_auc=val_auc,
-            val_nll_bpd=float(val_scores["flow"][dataset.val.labels == 0].mean()),
+            val_nll_bpd=float(val_scores["flow"][dataset.val.labels == 0].mean())
+            if "flow" in val_scores
+            else "",
             skipped_steps=skipped_epoch,
             lr=scheduler.get_last_lr()[0],
             seconds=time.perf_counter() - started,
         )
         history.append(row)
-        progress.write(
-            f"epoch {epoch}/{config.epochs}  loss {row.get('loss', float('nan')):.4f}  "
-            f"nll_u {row.get('nll_u_bpd', float('nan')):.3f} bpd  val AUC ({config.score}) {val_auc:.4f}"
-        )
+        terms_text = "  ".join(f"{k} {v / max(n_done, 1):.3f}" for k, v in sums.items())
+        progress.write(f"epoch {epoch}/{config.epochs}  {terms_text}  val AUC ({config.score}) {val_auc:.4f}")
         if not math.isnan(val_auc) and val_auc > best_auc:
             best_auc, best_state = val_auc, copy.deepcopy(model.state_dict())
         save_weights(model, out_dir / "last.safetensors")
@@ -279,6 +203,7 @@ def train(config: TrainConfig) -> RunResult:
         model.load_state_dict(best_state)
     save_weights(model, out_dir / "model.safetensors")
     evaluation = evaluate_model(
+        method,
         model,
         dataset,
         score=config.score,
@@ -297,15 +222,6 @@ def train(config: TrainConfig) -> RunResult:
     write_evaluation(out_dir, evaluation, metrics)
     plot_training_curve(history, out_dir / "training_curve.png")
     return RunResult(out_dir=out_dir, metrics=metrics, history=history)
-
-
-def _split_output(out: AEFlowOutput, n_unlabeled: int) -> tuple[AEFlowOutput, AEFlowOutput]:
-    """Split one forward pass over [unlabeled; labeled] back into its two batches."""
-    parts = [
-        AEFlowOutput(*(t[sl] for t in (out.z, out.z_prime, out.log_det, out.x_hat)))
-        for sl in (slice(None, n_unlabeled), slice(n_unlabeled, None))
-    ]
-    return parts[0], parts[1]
 
 
 def _selected_epoch(log: list[dict[str, float]], select: str) -> int:

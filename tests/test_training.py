@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-import flowgmm_ae.training as training
+from flowgmm_ae.methods import AEFlowMethod
 from flowgmm_ae.training import TrainConfig, TrainingError, train
 
 TINY = dict(
@@ -28,22 +28,23 @@ def test_same_seed_same_metrics(tmp_path):
     assert (tmp_path / "a" / "scores.csv").read_text() == (tmp_path / "b" / "scores.csv").read_text()
 
 
-def _poisoned_objective(bad_steps: set[int]):
-    real = training.joint_objective
+def _poisoned_loss(bad_steps: set[int]):
+    """AE-FLOW's loss, made NaN on the given (1-based) calls."""
+    real = AEFlowMethod.loss
     calls = {"n": 0}
 
-    def objective(*args, **kwargs):
-        terms = real(*args, **kwargs)
+    def loss(self, *args, **kwargs):
+        terms = real(self, *args, **kwargs)
         calls["n"] += 1
         if calls["n"] in bad_steps:
             terms.total = terms.total * torch.tensor(float("nan"))
         return terms
 
-    return objective
+    return loss
 
 
 def test_non_finite_steps_are_skipped_and_counted(tmp_path, monkeypatch):
-    monkeypatch.setattr(training, "joint_objective", _poisoned_objective({2, 3, 5}))
+    monkeypatch.setattr(AEFlowMethod, "loss", _poisoned_loss({2, 3, 5}))
     result = train(TrainConfig(out=str(tmp_path / "run"), **TINY))
     assert result.history[0]["skipped_steps"] == 3
     assert result.metrics["training"]["skipped_steps"] == 3
@@ -51,7 +52,7 @@ def test_non_finite_steps_are_skipped_and_counted(tmp_path, monkeypatch):
 
 
 def test_persistent_non_finite_loss_stops_with_advice(tmp_path, monkeypatch):
-    monkeypatch.setattr(training, "joint_objective", _poisoned_objective(set(range(1, 100))))
+    monkeypatch.setattr(AEFlowMethod, "loss", _poisoned_loss(set(range(1, 100))))
     with pytest.raises(TrainingError, match="lower --lr"):
         train(TrainConfig(out=str(tmp_path / "run"), max_bad_steps=4, **TINY))
 

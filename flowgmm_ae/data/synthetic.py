@@ -2,7 +2,8 @@
 
 Normal images are smooth random textures (a few oriented gratings plus fine noise). Anomalies are the
 same kind of texture with one to three localised lesion-like blobs, brighter or darker than the
-background, so an anomaly differs from a normal image only in a small region, as in medical images.
+background and mottled inside, so an anomaly differs from a normal image only in a small region, as
+in medical images.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def _add_lesions(rng: np.random.Generator, images: np.ndarray) -> np.ndarray:
             cy, cx = rng.uniform(0.2, 0.8, 2) * size
             ry, rx = rng.uniform(0.06, 0.14, 2) * size
             blob = np.exp(-0.5 * (((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2))
-            images[i] += rng.choice([-1.0, 1.0]) * rng.uniform(0.25, 0.4) * blob
+            speckle = rng.normal(0, 0.15, (size, size))  # mottled, like an infiltrate
+            images[i] += blob * (rng.choice([-1.0, 1.0]) * rng.uniform(0.25, 0.4) + speckle)
     return images
 
 

@@ -1,0 +1,30 @@
+"""Baselines trained through flowgmm-ae's shared loop, split, batches and metrics.
+
+- ``ae``: the same encoder/decoder without the flow, scored by 1 − SSIM (unsupervised);
+- ``deepsad``: Deep SAD (Ruff et al., ICLR 2020), semi-supervised hypersphere;
+- ``devnet``: deviation networks (Pang et al., KDD 2019);
+- ``supervised``: the encoder with a classification head, unlabeled images taken as normal.
+
+Each is a :class:`flowgmm_ae.methods.Method`; ``flowgmm-ae train --method NAME`` trains one and
+``flowgmm-ae ablate --baselines ...`` adds them to a grid.
+"""
+
+from baselines.ae import AutoencoderBaseline
+from baselines.deepsad import DeepSADBaseline
+from baselines.devnet import DevNetBaseline
+from baselines.supervised import SupervisedBaseline
+
+BASELINE_METHODS = {
+    "ae": AutoencoderBaseline,
+    "deepsad": DeepSADBaseline,
+    "devnet": DevNetBaseline,
+    "supervised": SupervisedBaseline,
+}
+
+__all__ = [
+    "BASELINE_METHODS",
+    "AutoencoderBaseline",
+    "DeepSADBaseline",
+    "DevNetBaseline",
+    "SupervisedBaseline",
+]

@@ -1,0 +1,98 @@
+"""Deep SAD: deep semi-supervised anomaly detection (Ruff et al., ICLR 2020).
+
+A bias-free encoder φ maps images into a feature space with a centre c. Unlabeled images are pulled
+towards c, ‖φ(x) − c‖², and labeled anomalies pushed away through the inverse distance
+(‖φ(x) − c‖²)^(−1), weighted by η = 1. As in the paper, the encoder is first pretrained as an
+autoencoder (here for ``PRETRAIN_FRACTION`` of the run's epochs), and c is the mean initial embedding
+of the unlabeled images, with coordinates too close to 0 moved to ±ε. No bias terms anywhere, or
+the network could map every image to c. Score: ‖φ(x) − c‖².
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from baselines.common import batched_scores, make_encoder
+from flowgmm_ae.config import TrainConfig
+from flowgmm_ae.data.transforms import augment
+from flowgmm_ae.methods import Method, StepLoss
+from flowgmm_ae.models import Decoder
+from flowgmm_ae.objectives import structural_dissimilarity
+
+ETA = 1.0
+EPSILON = 0.1
+PRETRAIN_FRACTION = 0.25
+
+
+class DeepSADNet(nn.Module):
+    """Bias-free encoder (and its decoder, used for pretraining only) plus the centre c."""
+
+    def __init__(self, config: TrainConfig, in_channels: int) -> None:
+        super().__init__()
+        model_config = config.model_config(in_channels)
+        self.encoder = make_encoder(config, in_channels, bias=False)
+        self.decoder = Decoder(
+            out_channels=in_channels,
+            latent_channels=model_config.latent_channels,
+            stride=model_config.stride,
+            base_width=model_config.base_width,
+            max_width=model_config.max_width,
+            bias=False,
+        )
+        self.register_buffer("centre", torch.zeros(model_config.latent_dim))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x).flatten(1)
+
+    def distance(self, x: torch.Tensor) -> torch.Tensor:
+        return ((self.embed(x) - self.centre) ** 2).sum(1)
+
+
+class DeepSADBaseline(Method):
+    name = "deepsad"
+    score_names = ("distance",)
+    default_score = "distance"
+
+    def build(self, config: TrainConfig, in_channels: int) -> DeepSADNet:
+        return DeepSADNet(config, in_channels)
+
+    def initialise(self, model: DeepSADNet, x_unlabeled: torch.Tensor, config: TrainConfig) -> None:
+        """Autoencoder pretraining on the unlabeled images, then the centre c."""
+        self.pretrain(model, x_unlabeled, config)
+        with torch.no_grad():
+            model.eval()
+            centre = model.embed(x_unlabeled).mean(0)
+            model.train()
+        small = centre.abs() < EPSILON
+        centre[small] = torch.where(centre[small] < 0, -EPSILON, EPSILON)
+        model.centre.copy_(centre)
+
+    @staticmethod
+    def pretrain(model: DeepSADNet, images: torch.Tensor, config: TrainConfig) -> None:
+        autoencoder = nn.Sequential(model.encoder, model.decoder)
+        optimizer = torch.optim.Adam(autoencoder.parameters(), lr=config.lr)
+        generator = torch.Generator().manual_seed(config.seed + 1)
+        steps = max(1, math.ceil(PRETRAIN_FRACTION * config.epochs * len(images) / config.batch_size))
+        for _ in range(steps):
+            batch = images[torch.randint(len(images), (config.batch_size,), generator=generator)]
+            if config.augment:
+                batch = augment(batch, generator)
+            loss = structural_dissimilarity(batch, autoencoder(batch)).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+    def loss(self, model, x_unlabeled, x_labeled, y_labeled, config) -> StepLoss:
+        distance = model.distance(torch.cat([x_unlabeled, x_labeled]))
+        n_u = len(x_unlabeled)
+        unlabeled = distance[:n_u]
+        labeled = ETA * (distance[n_u:] + 1e-6) ** -1.0
+        total = torch.cat([unlabeled, labeled]).mean()
+        return StepLoss(total, {"loss": float(total.detach()), "dist_u": float(unlabeled.mean().detach())})
+
+    def raw_scores(self, model, images, device) -> dict[str, np.ndarray]:
+        return {"distance": batched_scores(model, images, lambda m, x: m.distance(x), device)}

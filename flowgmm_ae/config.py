@@ -1,0 +1,73 @@
+"""Every option of a training run, as one dataclass (saved as a run's config.json)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flowgmm_ae.data import DEFAULT_DATASET
+from flowgmm_ae.methods import get_method
+from flowgmm_ae.models import ModelConfig
+
+
+@dataclass
+class TrainConfig:
+    """Every option of a training run; saved as config.json."""
+
+    method: str = "aeflow"  # aeflow (with --prior) or a baseline: ae, deepsad, devnet, supervised
+    dataset: str = DEFAULT_DATASET
+    dataset_given: bool = True  # False: the user named none, so a missing file falls back to synthetic
+    data_root: str | None = None
+    prior: str = "gmm"
+    labeled_frac: float = 0.05
+    n_labeled: int | None = None
+    contamination: float = 0.0
+    learn_weights: bool = False
+    image_size: int = 32
+    stride: int | None = None  # None: 16, or image_size // 4 for small images (latent ≥ 4 × 4)
+    latent_channels: int = 16
+    base_width: int = 32
+    flow_steps: int = 4
+    flow_hidden: int = 64
+    latent_noise: float = 0.05
+    epochs: int = 25
+    batch_size: int = 64
+    labeled_batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    alpha: float = 0.5
+    labeled_weight: float = 1.0
+    beta: float = 0.9
+    augment: bool = True
+    grad_clip: float = 10.0
+    max_bad_steps: int = 20
+    score: str = "combined"
+    threshold_policy: str = "auto"
+    normal_quantile: float = 0.95
+    select: str = "best"  # "best": checkpoint with the best validation AUC; "last": the last epoch
+    seed: int = 0
+    device: str = "auto"
+    out: str | None = None
+    progress: bool = True
+
+    def resolved_stride(self) -> int:
+        if self.stride is not None:
+            return self.stride
+        return min(16, max(1, self.image_size // 4))
+
+    def model_config(self, in_channels: int) -> ModelConfig:
+        return ModelConfig(
+            in_channels=in_channels,
+            image_size=self.image_size,
+            latent_channels=self.latent_channels,
+            stride=self.resolved_stride(),
+            base_width=self.base_width,
+            flow_steps=self.flow_steps,
+            flow_hidden=self.flow_hidden,
+            latent_noise=self.latent_noise,
+        )
+
+    def uses_labels(self) -> bool:
+        return get_method(self.method).uses_labels(self)
+
+    def run_name(self) -> str:
+        return f"{self.prior}" if self.method == "aeflow" else self.method

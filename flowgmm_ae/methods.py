@@ -1,0 +1,140 @@
+"""Detectors trained by the shared loop in :mod:`flowgmm_ae.training`.
+
+A :class:`Method` says how to build its torch module, how to initialise it from data, its loss on
+one step (an unlabeled batch and a labeled batch of anomalies) and its scores. AE-FLOW with either
+prior is :class:`AEFlowMethod`; the baselines in the top-level ``baselines`` package are others, so
+every method sees the same data, split, batches, augmentation, checkpoint rule and metrics.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import nn
+
+from flowgmm_ae.models import AEFlow, AEFlowOutput
+from flowgmm_ae.objectives import joint_objective
+from flowgmm_ae.priors import build_prior
+from flowgmm_ae.scoring import anomaly_maps, map_scale, raw_scores
+
+if TYPE_CHECKING:
+    from flowgmm_ae.config import TrainConfig
+
+
+@dataclass
+class StepLoss:
+    """One step's loss to minimise and the parts to log (floats)."""
+
+    total: torch.Tensor
+    parts: dict[str, float] = field(default_factory=dict)
+
+
+class Method:
+    """Base class of a detector trained by the shared loop."""
+
+    name: str = ""
+    score_names: tuple[str, ...] = ()
+    default_score: str = ""
+    has_maps: bool = False
+
+    def uses_labels(self, config: TrainConfig) -> bool:
+        return True
+
+    def build(self, config: TrainConfig, in_channels: int) -> nn.Module:
+        raise NotImplementedError
+
+    def initialise(self, model: nn.Module, x_unlabeled: torch.Tensor, config: TrainConfig) -> None:
+        """Data-dependent initialisation before the first step (default: nothing)."""
+
+    def loss(
+        self,
+        model: nn.Module,
+        x_unlabeled: torch.Tensor,
+        x_labeled: torch.Tensor,
+        y_labeled: torch.Tensor,
+        config: TrainConfig,
+    ) -> StepLoss:
+        raise NotImplementedError
+
+    def raw_scores(
+        self, model: nn.Module, images: torch.Tensor, device: torch.device | str
+    ) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def map_scale(self, model: nn.Module, normal: torch.Tensor, device: torch.device | str) -> dict | None:
+        return None
+
+
+class AEFlowMethod(Method):
+    """AE-FLOW with the configured prior: ``gaussian`` (unsupervised) or ``gmm`` (flowgmm-ae)."""
+
+    name = "aeflow"
+    score_names = ("combined", "flow", "recon", "posterior")
+    default_score = "combined"
+    has_maps = True
+
+    def uses_labels(self, config: TrainConfig) -> bool:
+        return config.prior != "gaussian"
+
+    def build(self, config: TrainConfig, in_channels: int) -> AEFlow:
+        model_config = config.model_config(in_channels)
+        prior = build_prior(
+            config.prior,
+            model_config.latent_dim,
+            contamination=config.contamination,
+            learn_weights=config.learn_weights,
+            seed=config.seed,
+        )
+        return AEFlow(model_config, prior)
+
+    def initialise(self, model: AEFlow, x_unlabeled: torch.Tensor, config: TrainConfig) -> None:
+        with torch.no_grad():
+            model(x_unlabeled)  # ActNorm's data-dependent initialisation
+
+    def loss(self, model, x_unlabeled, x_labeled, y_labeled, config) -> StepLoss:
+        n_unlabeled = len(x_unlabeled)
+        out = model(torch.cat([x_unlabeled, x_labeled]))  # one pass: nothing mixes samples
+        out_u, out_l = (
+            AEFlowOutput(*(t[part] for t in (out.z, out.z_prime, out.log_det, out.x_hat)))
+            for part in (slice(None, n_unlabeled), slice(n_unlabeled, None))
+        )
+        has_labels = len(x_labeled) > 0
+        terms = joint_objective(
+            model,
+            x_unlabeled,
+            out_u,
+            out_l if has_labels else None,
+            y_labeled if has_labels else None,
+            alpha=config.alpha,
+            labeled_weight=config.labeled_weight,
+            unlabeled_as_normal=config.contamination == 0 and not config.learn_weights,
+        )
+        return StepLoss(terms.total, terms.as_floats())
+
+    def raw_scores(self, model, images, device) -> dict[str, np.ndarray]:
+        return raw_scores(model, images, device=device)
+
+    def map_scale(self, model, normal, device) -> dict | None:
+        return map_scale(model, normal, device=device)
+
+    maps = staticmethod(anomaly_maps)
+
+
+BASELINES = ("ae", "deepsad", "devnet", "supervised")
+METHODS = ("aeflow", *BASELINES)
+# Every score name any method gives (AE-FLOW's, then the baselines': probability, deviation, distance).
+SCORE_CHOICES = ("combined", "flow", "recon", "posterior", "probability", "deviation", "distance")
+
+
+def get_method(name: str) -> Method:
+    """The method called ``name``: ``aeflow`` or one of the baselines."""
+    if name == "aeflow":
+        return AEFlowMethod()
+    if name in BASELINES:
+        module = importlib.import_module("baselines")
+        return module.BASELINE_METHODS[name]()
+    raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
