@@ -6,6 +6,7 @@ non-zero exit status, never a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from flowgmm_ae.evaluation import evaluate_model, score_images, write_evaluation
 from flowgmm_ae.io import write_csv
 from flowgmm_ae.methods import BASELINES, METHODS, SCORE_CHOICES, get_method
 from flowgmm_ae.metrics import THRESHOLD_POLICIES
-from flowgmm_ae.runs import load_model, load_run_dataset
+from flowgmm_ae.runs import load_model, load_run_dataset, read_config
 from flowgmm_ae.training import TrainConfig, train
 
 METRIC_COLUMNS = ("auc", "auprc", "f1", "acc", "sen", "spe", "threshold")
@@ -64,6 +65,35 @@ def format_metrics_table(metrics: dict, split: str = "test") -> str:
 def main() -> None:
     """Semi-supervised medical-image anomaly detection: AE-FLOW with a Gaussian-mixture prior."""
     _setup_logging()
+
+
+def _resume(ctx: click.Context, run_dir: str, progress: bool) -> None:
+    """``train --resume``: rebuild the run's configuration from its config.json and continue it."""
+    ignored = [
+        name
+        for name in ctx.params
+        if name not in ("resume_dir", "quiet") and ctx.get_parameter_source(name) != ParameterSource.DEFAULT
+    ]
+    if ignored:
+        logging.getLogger("flowgmm_ae").warning(
+            "--resume continues the run with its own options; ignoring "
+            + ", ".join("--" + name.replace("_", "-") for name in ignored)
+        )
+    try:
+        saved = read_config(run_dir)
+        known = {f.name for f in dataclasses.fields(TrainConfig)}
+        config = TrainConfig(**{k: v for k, v in saved.items() if k in known})
+        config = dataclasses.replace(config, out=run_dir, progress=progress)
+        result = train(config, resume=True)
+    except FlowgmmAEError as error:
+        raise click.ClickException(str(error)) from error
+    _report(result)
+
+
+def _report(result) -> None:
+    click.echo(f"\nTest metrics ({result.metrics['test']['threshold_policy']} threshold):")
+    click.echo(format_metrics_table(result.metrics))
+    click.echo(f"\nRun folder: {result.out_dir}")
 
 
 @main.command("train")
@@ -196,9 +226,27 @@ def main() -> None:
     help="Run folder (default: a new folder under runs/).",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--checkpoint-every",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Also checkpoint every N steps within an epoch (checkpoints are always written at "
+    "every epoch's end).",
+)
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Continue an interrupted run folder from its last checkpoint, with its own options.",
+)
 @click.pass_context
-def train_command(ctx: click.Context, **options) -> None:
+def train_command(ctx: click.Context, resume_dir: str | None, **options) -> None:
     """Train a model and evaluate it on the test split."""
+    if resume_dir:
+        _resume(ctx, resume_dir, progress=not options["quiet"])
+        return
     options["dataset_given"] = ctx.get_parameter_source("dataset") != ParameterSource.DEFAULT
     options["augment"] = not options.pop("no_augment")
     options["progress"] = not options.pop("quiet")
@@ -217,11 +265,13 @@ def train_command(ctx: click.Context, **options) -> None:
     except FlowgmmAEError as error:
         raise click.ClickException(str(error)) from error
     except KeyboardInterrupt:
-        click.secho("interrupted: the run folder keeps the last finished epoch", fg="yellow", err=True)
+        click.secho(
+            "interrupted: continue from the last checkpoint with 'flowgmm-ae train --resume RUN_DIR'",
+            fg="yellow",
+            err=True,
+        )
         sys.exit(130)
-    click.echo(f"\nTest metrics ({result.metrics['test']['threshold_policy']} threshold):")
-    click.echo(format_metrics_table(result.metrics))
-    click.echo(f"\nRun folder: {result.out_dir}")
+    _report(result)
 
 
 @main.command("evaluate")

@@ -40,6 +40,7 @@ class TrainConfig:
     augment: bool = True
     grad_clip: float = 10.0
     max_bad_steps: int = 20
+    checkpoint_every: int = 0  # also checkpoint every N steps within an epoch (0: at epoch ends only)
     score: str = "combined"
     threshold_policy: str = "auto"
     normal_quantile: float = 0.95

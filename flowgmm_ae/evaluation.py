@@ -118,7 +118,6 @@ def write_evaluation(out_dir: Path, evaluation: Evaluation, metrics: dict[str, A
     fields = ["index", "label", *names]
     write_csv(out_dir / "scores.csv", _score_rows(evaluation.target_labels, evaluation.target_scores), fields)
     write_csv(out_dir / "val_scores.csv", _score_rows(evaluation.val_labels, evaluation.val_scores), fields)
-    write_json(out_dir / "metrics.json", metrics if metrics is not None else evaluation.metrics)
     per_score = evaluation.metrics["scores"]
     plot_roc(
         evaluation.target_labels, evaluation.target_scores, out_dir / "roc.png", f"{evaluation.target} ROC"
@@ -129,6 +128,8 @@ def write_evaluation(out_dir: Path, evaluation: Evaluation, metrics: dict[str, A
         out_dir / "score_hist.png",
         thresholds={n: per_score[n][evaluation.target]["threshold"] for n in names},
     )
+    # Last: a run folder with metrics.json is a finished one.
+    write_json(out_dir / "metrics.json", metrics if metrics is not None else evaluation.metrics)
 
 
 def score_images(

@@ -1,8 +1,9 @@
 """The training loop: mixed labeled/unlabeled batches under the joint likelihood, then evaluation.
 
 Read top to bottom: :func:`train` loads the data and the split, builds the model, runs the epochs
-(each step one unlabeled batch and one labeled batch, drawn with replacement), keeps the checkpoint
-with the best validation AUC, and writes the run folder through :func:`finish_run`.
+(each step one unlabeled batch and one labeled batch, drawn with replacement), keeps the weights
+with the best validation AUC, and writes the run folder. A checkpoint (model, optimiser, scheduler,
+RNG states, loop position) is written at every epoch's end, so ``--resume`` continues a killed run.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from flowgmm_ae.data import (
 from flowgmm_ae.data.transforms import augment
 from flowgmm_ae.errors import FlowgmmAEError, resolve_device
 from flowgmm_ae.evaluation import evaluate_model, validation_scores, write_evaluation
-from flowgmm_ae.io import save_weights, write_csv, write_json
+from flowgmm_ae.io import read_json, save_weights, write_csv, write_json
 from flowgmm_ae.methods import get_method
 from flowgmm_ae.metrics import ranking_metrics
 from flowgmm_ae.plots import plot_training_curve
@@ -57,11 +58,31 @@ def default_out_dir(config: TrainConfig) -> Path:
     return Path("runs") / f"{stamp}-{config.dataset}-{config.run_name()}-{frac}-s{config.seed}"
 
 
-def prepare_out_dir(config: TrainConfig) -> Path:
+def prepare_out_dir(config: TrainConfig, resume: bool = False) -> Path:
+    """The run folder: new (or empty), or, when resuming, the unfinished run it names."""
     out = Path(config.out) if config.out else default_out_dir(config)
-    if (out / "config.json").exists():
-        raise TrainingError(f"{out} already holds a run; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
+    finished, started = (out / "metrics.json").exists(), (out / "config.json").exists()
+    if resume:
+        if finished:
+            raise TrainingError(f"{out} holds a finished run: nothing to resume")
+        if not (out / CHECKPOINT).exists():
+            raise TrainingError(
+                f"{out} has no {CHECKPOINT} to resume from; train it again with another --out"
+            )
+    elif finished:
+        raise TrainingError(f"{out} already holds a finished run; choose another --out")
+    elif started:
+        raise TrainingError(
+            f"{out} holds an unfinished run (it has config.json but no metrics.json): continue it with "
+            f"'flowgmm-ae train --resume {out}' or choose another --out"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise TrainingError(f"cannot write the run folder {out}: {error.strerror or error}") from error
     return out
 
 
@@ -70,8 +91,63 @@ def build_model(config: TrainConfig, in_channels: int) -> torch.nn.Module:
     return get_method(config.method).build(config, in_channels)
 
 
-def train(config: TrainConfig) -> RunResult:
-    """Train one model as configured and write its run folder; returns the metrics."""
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class LoopState:
+    """Where the loop is: everything besides model, optimiser, scheduler and RNGs that a resumed
+    run needs to continue exactly where an interrupted one stopped."""
+
+    epoch: int = 1  # the epoch in progress (1-based)
+    step: int = 0  # the next step of that epoch
+    order: torch.Tensor | None = None  # the epoch's shuffled unlabeled indices
+    sums: dict[str, float] = field(default_factory=dict)
+    n_done: int = 0
+    skipped_epoch: int = 0
+    skipped_total: int = 0
+    bad_in_a_row: int = 0
+    epoch_seconds: float = 0.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_auc: float = -math.inf
+    best_state: dict[str, torch.Tensor] | None = None
+
+
+def save_checkpoint(path: Path, model, optimizer, scheduler, generator, state: LoopState) -> None:
+    """Everything needed to resume, written atomically; readable with ``torch.load(weights_only=True)``
+    (tensors, numbers, strings, lists and dicts only: no pickled objects)."""
+    payload = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "generator": generator.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "state": asdict(state),
+    }
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: Path, model, optimizer, scheduler, generator) -> LoopState:
+    try:
+        payload = torch.load(path, weights_only=True)
+    except Exception as error:  # an unpickling error names the refused global
+        raise TrainingError(f"cannot resume from {path}: {error}") from error
+    model.load_state_dict(payload["model"])
+    optimizer.load_state_dict(payload["optimizer"])
+    scheduler.load_state_dict(payload["scheduler"])
+    generator.set_state(payload["generator"])
+    torch.set_rng_state(payload["torch_rng"])
+    return LoopState(**payload["state"])
+
+
+def train(config: TrainConfig, resume: bool = False) -> RunResult:
+    """Train one model as configured and write its run folder; returns the metrics.
+
+    With ``resume`` the run folder ``config.out`` is continued from its last checkpoint (written at
+    every epoch's end and every ``checkpoint_every`` steps); on the CPU the result is identical to
+    an uninterrupted run."""
     method = get_method(config.method)
     if config.score not in method.score_names or (config.score == "posterior" and not config.uses_labels()):
         raise TrainingError(f"--score {config.score} is not available for this method and prior")
@@ -90,25 +166,20 @@ def train(config: TrainConfig) -> RunResult:
     for note in dataset.notes:
         log.warning(note)
     split = make_split(
-        dataset.train.labels,
-        config.labeled_frac,
-        config.n_labeled,
-        config.contamination,
-        config.seed,
+        dataset.train.labels, config.labeled_frac, config.n_labeled, config.contamination, config.seed
     )
     if len(split.labeled) and not config.uses_labels():
         hint = (
-            "use --prior gmm to train with them"
-            if config.method == "aeflow"
-            else "this method ignores labels"
+            "use --prior gmm to train with them" if config.method == "aeflow" else "the method ignores labels"
         )
-        n_labeled = len(split.labeled)
-        log.warning(
-            f"{config.run_name()} is unsupervised: the {n_labeled} labeled anomalies are unused ({hint})"
-        )
-    out_dir = prepare_out_dir(config)
-    write_json(out_dir / "config.json", run_config(config, dataset, split, device))
-    write_json(out_dir / "splits.json", splits_record(dataset, split))
+        log.warning(f"{config.run_name()}: the {len(split.labeled)} labeled anomalies are unused ({hint})")
+    out_dir = prepare_out_dir(config, resume)
+    if resume:
+        if read_json(out_dir / "splits.json") != splits_record(dataset, split):
+            raise TrainingError(f"the data or split differs from the one {out_dir} was started with")
+    else:
+        write_json(out_dir / "config.json", run_config(config, dataset, split, device))
+        write_json(out_dir / "splits.json", splits_record(dataset, split))
 
     unlabeled = dataset.train.images[split.unlabeled]
     labeled = dataset.train.images[split.labeled] if config.uses_labels() else unlabeled[:0]
@@ -120,30 +191,33 @@ def train(config: TrainConfig) -> RunResult:
     init_idx = torch.randperm(len(unlabeled), generator=generator)[:256]
     method.initialise(model, unlabeled[init_idx].to(device), config)
     optimizer = torch.optim.Adam(
-        [p for p in model.parameters() if p.requires_grad],
-        lr=config.lr,
-        weight_decay=config.weight_decay,
+        [p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay
     )
     steps_per_epoch = math.ceil(len(unlabeled) / config.batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
+    checkpoint = out_dir / CHECKPOINT
+    if resume:
+        state = load_checkpoint(checkpoint, model, optimizer, scheduler, generator)
+        log.info(f"resuming {out_dir} at epoch {state.epoch}, step {state.step}")
+    else:
+        state = LoopState()
+
+    def save() -> None:
+        save_checkpoint(checkpoint, model, optimizer, scheduler, generator, state)
 
     # --- epochs --------------------------------------------------------------------------------
-    history: list[dict[str, float]] = []
-    best_auc, best_state, bad_in_a_row, skipped_total = -math.inf, None, 0, 0
+    done_before = (state.epoch - 1) * steps_per_epoch + state.step
     progress = tqdm(
-        total=config.epochs * steps_per_epoch,
-        disable=not config.progress,
-        desc="train",
-        unit="step",
+        total=config.epochs * steps_per_epoch, initial=done_before, disable=not config.progress, unit="step"
     )
-    for epoch in range(1, config.epochs + 1):
+    while state.epoch <= config.epochs:
         started = time.perf_counter()
         model.train()
-        sums: dict[str, float] = {}
-        n_done, skipped_epoch = 0, 0
-        order = torch.randperm(len(unlabeled), generator=generator)
-        for step in range(steps_per_epoch):
-            x_u = unlabeled[order[step * config.batch_size : (step + 1) * config.batch_size]]
+        if state.order is None:
+            state.order = torch.randperm(len(unlabeled), generator=generator)
+        while state.step < steps_per_epoch:
+            batch = state.order[state.step * config.batch_size : (state.step + 1) * config.batch_size]
+            x_u = unlabeled[batch]
             if len(labeled):
                 pick = torch.randint(len(labeled), (config.labeled_batch_size,), generator=generator)
                 x_l, y_l = labeled[pick], labeled_y[pick]
@@ -154,53 +228,61 @@ def train(config: TrainConfig) -> RunResult:
                 x = augment(x, generator)
             x = x.to(device)
             terms = method.loss(model, x[: len(x_u)], x[len(x_u) :], y_l.to(device), config)
+            state.step += 1
+            progress.update(1)
             if not torch.isfinite(terms.total):
-                bad_in_a_row += 1
-                skipped_epoch += 1
-                optimizer.zero_grad(set_to_none=True)
-                if bad_in_a_row >= config.max_bad_steps:
+                state.bad_in_a_row += 1
+                state.skipped_epoch += 1
+                if state.bad_in_a_row >= config.max_bad_steps:
                     raise TrainingError(
-                        f"the loss was not finite for {bad_in_a_row} steps in a row (epoch {epoch}); "
-                        f"try a lower --lr (now {config.lr:g})"
+                        f"the loss was not finite for {state.bad_in_a_row} steps in a row (epoch "
+                        f"{state.epoch}); try a lower --lr (now {config.lr:g})"
                     )
-                progress.update(1)
                 continue
-            bad_in_a_row = 0
+            state.bad_in_a_row = 0
             optimizer.zero_grad(set_to_none=True)
             terms.total.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             scheduler.step()
             for key, value in terms.parts.items():
-                sums[key] = sums.get(key, 0.0) + value
-            n_done += 1
-            progress.update(1)
-            progress.set_postfix({k: f"{v / n_done:.3f}" for k, v in sums.items()}, refresh=False)
-        skipped_total += skipped_epoch
+                state.sums[key] = state.sums.get(key, 0.0) + value
+            state.n_done += 1
+            progress.set_postfix({k: f"{v / state.n_done:.3f}" for k, v in state.sums.items()}, refresh=False)
+            if config.checkpoint_every and state.step % config.checkpoint_every == 0:
+                state.epoch_seconds += time.perf_counter() - started
+                started = time.perf_counter()
+                save()
 
         val_scores, _ = validation_scores(method, model, dataset, config.beta, device)
         val_auc = ranking_metrics(dataset.val.labels, val_scores[config.score])["auc"]
-        row = {"epoch": epoch, **{k: v / max(n_done, 1) for k, v in sums.items()}}
+        normal_val = dataset.val.labels == 0
+        row: dict[str, Any] = {"epoch": state.epoch}
+        row.update({k: v / max(state.n_done, 1) for k, v in state.sums.items()})
         row.update(
             val_auc=val_auc,
-            val_nll_bpd=float(val_scores["flow"][dataset.val.labels == 0].mean())
-            if "flow" in val_scores
-            else "",
-            skipped_steps=skipped_epoch,
+            val_nll_bpd=float(val_scores["flow"][normal_val].mean()) if "flow" in val_scores else "",
+            skipped_steps=state.skipped_epoch,
             lr=scheduler.get_last_lr()[0],
-            seconds=time.perf_counter() - started,
+            seconds=state.epoch_seconds + time.perf_counter() - started,
         )
-        history.append(row)
-        terms_text = "  ".join(f"{k} {v / max(n_done, 1):.3f}" for k, v in sums.items())
-        progress.write(f"epoch {epoch}/{config.epochs}  {terms_text}  val AUC ({config.score}) {val_auc:.4f}")
-        if not math.isnan(val_auc) and val_auc > best_auc:
-            best_auc, best_state = val_auc, copy.deepcopy(model.state_dict())
+        state.history.append(row)
+        terms_text = "  ".join(f"{k} {v / max(state.n_done, 1):.3f}" for k, v in state.sums.items())
+        progress.write(
+            f"epoch {state.epoch}/{config.epochs}  {terms_text}  val AUC ({config.score}) {val_auc:.4f}"
+        )
+        if not math.isnan(val_auc) and val_auc > state.best_auc:
+            state.best_auc, state.best_state = val_auc, copy.deepcopy(model.state_dict())
+        state.skipped_total += state.skipped_epoch
+        state.epoch, state.step, state.order = state.epoch + 1, 0, None
+        state.sums, state.n_done, state.skipped_epoch, state.epoch_seconds = {}, 0, 0, 0.0
         save_weights(model, out_dir / "last.safetensors")
-        write_csv(out_dir / "train_log.csv", history, fieldnames=list(history[0]))
+        write_csv(out_dir / "train_log.csv", state.history, fieldnames=list(state.history[0]))
+        save()
     progress.close()
 
-    if config.select == "best" and best_state is not None:
-        model.load_state_dict(best_state)
+    if config.select == "best" and state.best_state is not None:
+        model.load_state_dict(state.best_state)
     save_weights(model, out_dir / "model.safetensors")
     evaluation = evaluate_model(
         method,
@@ -214,14 +296,15 @@ def train(config: TrainConfig) -> RunResult:
     )
     metrics = evaluation.metrics
     metrics["training"] = {
-        "seconds": sum(row["seconds"] for row in history),
+        "seconds": sum(row["seconds"] for row in state.history),
         "epochs": config.epochs,
-        "selected_epoch": _selected_epoch(history, config.select),
-        "skipped_steps": skipped_total,
+        "selected_epoch": _selected_epoch(state.history, config.select),
+        "skipped_steps": state.skipped_total,
     }
-    write_evaluation(out_dir, evaluation, metrics)
-    plot_training_curve(history, out_dir / "training_curve.png")
-    return RunResult(out_dir=out_dir, metrics=metrics, history=history)
+    write_evaluation(out_dir, evaluation, metrics)  # metrics.json last: its presence marks a finished run
+    plot_training_curve(state.history, out_dir / "training_curve.png")
+    checkpoint.unlink(missing_ok=True)
+    return RunResult(out_dir=out_dir, metrics=metrics, history=state.history)
 
 
 def _selected_epoch(log: list[dict[str, float]], select: str) -> int:

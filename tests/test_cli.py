@@ -180,4 +180,4 @@ def test_default_dataset_falls_back_to_synthetic_offline(tmp_path, monkeypatch):
 def test_existing_run_folder_is_not_overwritten(synthetic_run):
     out, _ = synthetic_run
     result = run(["train", "--dataset", "synthetic", "--out", str(out), *TINY_OPTIONS])
-    assert_clean_failure(result, "already holds a run")
+    assert_clean_failure(result, "already holds a finished run")
