@@ -10,25 +10,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from baselines.common import batched_scores, make_encoder
+from baselines.common import batched_scores, make_decoder, make_encoder
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.methods import Method, StepLoss
-from flowgmm_ae.models import Decoder
 from flowgmm_ae.objectives import structural_dissimilarity
 
 
 class Autoencoder(nn.Module):
     def __init__(self, config: TrainConfig, in_channels: int) -> None:
         super().__init__()
-        model_config = config.model_config(in_channels)
         self.encoder = make_encoder(config, in_channels)
-        self.decoder = Decoder(
-            out_channels=in_channels,
-            latent_channels=model_config.latent_channels,
-            stride=model_config.stride,
-            base_width=model_config.base_width,
-            max_width=model_config.max_width,
-        )
+        self.decoder = make_decoder(config, in_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encoder(x))

@@ -10,20 +10,28 @@ import torch
 from torch import nn
 
 from flowgmm_ae.config import TrainConfig
-from flowgmm_ae.models import Encoder
+from flowgmm_ae.models import Decoder, Encoder
 
 
-def make_encoder(config: TrainConfig, in_channels: int, bias: bool = True) -> Encoder:
-    """flowgmm-ae's convolutional encoder with the run's architecture options."""
+def _architecture(config: TrainConfig, in_channels: int, bias: bool) -> dict:
     model_config = config.model_config(in_channels)
-    return Encoder(
-        in_channels=in_channels,
+    return dict(
         latent_channels=model_config.latent_channels,
         stride=model_config.stride,
         base_width=model_config.base_width,
         max_width=model_config.max_width,
         bias=bias,
     )
+
+
+def make_encoder(config: TrainConfig, in_channels: int, bias: bool = True) -> Encoder:
+    """flowgmm-ae's convolutional encoder with the run's architecture options."""
+    return Encoder(in_channels=in_channels, **_architecture(config, in_channels, bias))
+
+
+def make_decoder(config: TrainConfig, in_channels: int, bias: bool = True) -> Decoder:
+    """flowgmm-ae's decoder, mirroring :func:`make_encoder`."""
+    return Decoder(out_channels=in_channels, **_architecture(config, in_channels, bias))
 
 
 class EncoderWithHead(nn.Module):

@@ -16,11 +16,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from baselines.common import batched_scores, make_encoder
+from baselines.common import batched_scores, make_decoder, make_encoder
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.data.transforms import augment
 from flowgmm_ae.methods import Method, StepLoss
-from flowgmm_ae.models import Decoder
 from flowgmm_ae.objectives import structural_dissimilarity
 
 ETA = 1.0
@@ -33,17 +32,9 @@ class DeepSADNet(nn.Module):
 
     def __init__(self, config: TrainConfig, in_channels: int) -> None:
         super().__init__()
-        model_config = config.model_config(in_channels)
         self.encoder = make_encoder(config, in_channels, bias=False)
-        self.decoder = Decoder(
-            out_channels=in_channels,
-            latent_channels=model_config.latent_channels,
-            stride=model_config.stride,
-            base_width=model_config.base_width,
-            max_width=model_config.max_width,
-            bias=False,
-        )
-        self.register_buffer("centre", torch.zeros(model_config.latent_dim))
+        self.decoder = make_decoder(config, in_channels, bias=False)
+        self.register_buffer("centre", torch.zeros(config.model_config(in_channels).latent_dim))
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x).flatten(1)

@@ -11,19 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny import TINY
 
+from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.models import AEFlow, ModelConfig
 from flowgmm_ae.priors import GaussianMixture
 
-TINY = ModelConfig(
-    in_channels=1,
-    image_size=16,
-    latent_channels=4,
-    stride=4,
-    base_width=8,
-    flow_steps=2,
-    flow_hidden=16,
-)
+TINY_MODEL = TrainConfig(**TINY).model_config(in_channels=1)
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +29,7 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def tiny_model() -> AEFlow:
     torch.manual_seed(0)
-    model = AEFlow(ModelConfig(**TINY.to_dict()), GaussianMixture(TINY.latent_dim))
+    model = AEFlow(ModelConfig(**TINY_MODEL.to_dict()), GaussianMixture(TINY_MODEL.latent_dim))
     with torch.no_grad():
         model(torch.rand(32, 1, 16, 16))  # ActNorm's data-dependent initialisation
     return model

@@ -6,22 +6,13 @@ import json
 
 import pytest
 import torch
+from tiny import TINY as TINY_16PX
 
 from baselines.deepsad import DeepSADNet
 from baselines.devnet import deviation_loss
 from flowgmm_ae.training import TrainConfig, train
 
-TINY = dict(
-    dataset="synthetic",
-    image_size=32,
-    stride=8,
-    latent_channels=4,
-    flow_steps=2,
-    base_width=8,
-    flow_hidden=16,
-    progress=False,
-    labeled_frac=0.1,
-)
+TINY = {**TINY_16PX, "image_size": 32, "stride": 8, "labeled_frac": 0.1}
 SCORES = {"ae": "recon", "deepsad": "distance", "devnet": "deviation", "supervised": "probability"}
 
 
@@ -29,7 +20,7 @@ SCORES = {"ae": "recon", "deepsad": "distance", "devnet": "deviation", "supervis
 def baseline_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("baselines")
     return {
-        name: train(TrainConfig(method=name, score=score, epochs=4, out=str(root / name), **TINY))
+        name: train(TrainConfig(**{**TINY, "epochs": 4}, method=name, score=score, out=str(root / name)))
         for name, score in SCORES.items()
     }
 
@@ -42,14 +33,14 @@ def test_each_baseline_learns_on_synthetic(baseline_runs, name):
 
 
 def test_every_method_sees_the_same_split(baseline_runs, tmp_path):
-    train(TrainConfig(method="aeflow", prior="gmm", epochs=1, out=str(tmp_path / "gmm"), **TINY))
+    train(TrainConfig(method="aeflow", prior="gmm", out=str(tmp_path / "gmm"), **TINY))
     reference = json.loads((tmp_path / "gmm" / "splits.json").read_text())
     for run in baseline_runs.values():
         assert json.loads((run.out_dir / "splits.json").read_text()) == reference
 
 
 def test_deepsad_network_has_no_bias_terms():
-    net = DeepSADNet(TrainConfig(**{k: v for k, v in TINY.items() if k != "progress"}), in_channels=1)
+    net = DeepSADNet(TrainConfig(**TINY), in_channels=1)
     names = [name for name, _ in net.named_parameters()]
     assert names and not any(name.endswith("bias") for name in names)
     for module in net.modules():
@@ -69,5 +60,5 @@ def test_deviation_loss_pushes_anomalies_past_the_margin():
 
 def test_unsupervised_ae_warns_that_labels_are_unused(tmp_path, caplog):
     with caplog.at_level("WARNING"):
-        train(TrainConfig(method="ae", score="recon", epochs=1, out=str(tmp_path / "ae"), **TINY))
+        train(TrainConfig(method="ae", score="recon", out=str(tmp_path / "ae"), **TINY))
     assert "unused" in caplog.text

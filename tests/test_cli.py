@@ -8,26 +8,11 @@ import torch
 from click.testing import CliRunner
 from safetensors.torch import load_file
 from test_data import write_fake_medmnist
+from tiny import tiny_cli_args
 
 from flowgmm_ae.cli import main
 
-TINY_OPTIONS = [
-    "--image-size",
-    "16",
-    "--stride",
-    "4",
-    "--latent-channels",
-    "4",
-    "--flow-steps",
-    "2",
-    "--base-width",
-    "8",
-    "--flow-hidden",
-    "16",
-    "--epochs",
-    "1",
-    "--quiet",
-]
+TINY_OPTIONS = tiny_cli_args()
 
 
 def run(args):

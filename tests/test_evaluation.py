@@ -7,22 +7,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from tiny import TINY
 
 from flowgmm_ae.ablation import run_ablation
 from flowgmm_ae.cli import main
 from flowgmm_ae.data.synthetic import make_synthetic
 from flowgmm_ae.training import TrainConfig
-
-TINY = dict(
-    image_size=16,
-    stride=4,
-    latent_channels=4,
-    flow_steps=2,
-    base_width=8,
-    flow_hidden=16,
-    epochs=1,
-    progress=False,
-)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +20,7 @@ def run_dir(tmp_path_factory) -> Path:
     from flowgmm_ae.training import train
 
     out = tmp_path_factory.mktemp("eval") / "run"
-    train(TrainConfig(dataset="synthetic", labeled_frac=0.05, out=str(out), **TINY))
+    train(TrainConfig(labeled_frac=0.05, out=str(out), **TINY))
     return out
 
 
@@ -92,7 +82,7 @@ def test_score_reports_unreadable_images(run_dir, tmp_path):
 
 
 def test_ablation_writes_everything_and_resumes(tmp_path):
-    base = TrainConfig(dataset="synthetic", **TINY)
+    base = TrainConfig(**TINY)
     out = tmp_path / "ablation"
     messages: list[str] = []
     rows = run_ablation(out, base, ("gaussian", "gmm"), (0.0, 0.05), (0,), echo=messages.append)

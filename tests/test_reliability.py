@@ -11,32 +11,13 @@ from pathlib import Path
 
 import torch
 from click.testing import CliRunner
+from tiny import TINY, tiny_cli_args
 
 from flowgmm_ae.cli import main
 from flowgmm_ae.scoring import raw_scores
 from flowgmm_ae.training import TrainConfig, train
 
-TINY_ARGS = [
-    "--dataset",
-    "synthetic",
-    "--image-size",
-    "16",
-    "--stride",
-    "4",
-    "--latent-channels",
-    "4",
-    "--flow-steps",
-    "2",
-    "--base-width",
-    "8",
-    "--flow-hidden",
-    "16",
-    "--epochs",
-    "3",
-    "--labeled-frac",
-    "0.05",
-    "--quiet",
-]
+TINY_ARGS = [*tiny_cli_args(epochs=3, dataset="synthetic"), "--labeled-frac", "0.05"]
 
 
 def _kill_when_checkpointed(out: Path, timeout: float = 120.0) -> None:
@@ -96,18 +77,7 @@ class _Payload:
 
 
 def test_a_checkpoint_carrying_a_pickle_payload_is_refused(tmp_path):
-    config = TrainConfig(
-        dataset="synthetic",
-        image_size=16,
-        stride=4,
-        latent_channels=4,
-        flow_steps=2,
-        base_width=8,
-        flow_hidden=16,
-        epochs=1,
-        progress=False,
-        out=str(tmp_path / "run"),
-    )
+    config = TrainConfig(out=str(tmp_path / "run"), **TINY)
     train(config)
     run = tmp_path / "run"
     marker = tmp_path / "pwned"

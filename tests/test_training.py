@@ -4,21 +4,10 @@ import json
 
 import pytest
 import torch
+from tiny import TINY
 
 from flowgmm_ae.methods import AEFlowMethod
 from flowgmm_ae.training import TrainConfig, TrainingError, train
-
-TINY = dict(
-    dataset="synthetic",
-    image_size=16,
-    stride=4,
-    latent_channels=4,
-    flow_steps=2,
-    base_width=8,
-    flow_hidden=16,
-    epochs=1,
-    progress=False,
-)
 
 
 def test_same_seed_same_metrics(tmp_path):
