@@ -60,6 +60,29 @@ def format_metrics_table(metrics: dict, split: str = "test") -> str:
     return "\n".join(lines)
 
 
+class _BetaType(click.ParamType):
+    """A number in [0, 1] or the word ``auto``."""
+
+    name = "beta"
+
+    def get_metavar(self, param, ctx=None) -> str:
+        return "[0-1|auto]"
+
+    def convert(self, value, param, ctx):
+        if value == "auto" or isinstance(value, float):
+            return value
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither a number in [0, 1] nor 'auto'", param, ctx)
+        if not 0.0 <= number <= 1.0:
+            self.fail(f"{number} is not in [0, 1]", param, ctx)
+        return number
+
+
+BETA = _BetaType()
+
+
 @click.group()
 @click.version_option(__version__, prog_name="flowgmm-ae")
 def main() -> None:
@@ -195,10 +218,11 @@ def _report(result) -> None:
 )
 @click.option(
     "--beta",
-    type=click.FloatRange(0.0, 1.0),
-    default=0.9,
+    type=BETA,
+    default="0.9",
     show_default=True,
-    help="Weight of the flow score against the reconstruction score in 'combined'.",
+    help="Weight of the flow score against the reconstruction score in 'combined' (0.9 as in "
+    "AE-FLOW), or 'auto' to choose it on validation.",
 )
 @click.option("--no-augment", is_flag=True, help="Turn off the random shift / intensity jitter.")
 @click.option(
@@ -402,6 +426,7 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
 @click.option("--image-size", type=click.IntRange(min=8), default=TrainConfig.image_size, show_default=True)
 @click.option("--score", type=click.Choice(SCORE_CHOICES), default="combined", show_default=True)
 @click.option("--normal-quantile", type=click.FloatRange(0.0, 1.0), default=0.95, show_default=True)
+@click.option("--beta", type=BETA, default="0.9", show_default=True, help="As for train.")
 @click.option(
     "--plot-budget",
     type=float,
@@ -426,6 +451,7 @@ def ablate_command(
     image_size,
     score,
     normal_quantile,
+    beta,
     plot_budget,
     out,
 ) -> None:
@@ -447,6 +473,7 @@ def ablate_command(
         image_size=image_size,
         score=score,
         normal_quantile=normal_quantile,
+        beta=beta,
     )
     budgets = n_labeled if n_labeled is not None else labeled_fracs
     try:

@@ -36,7 +36,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     alpha: float = 0.5
     labeled_weight: float = 1.0
-    beta: float = 0.9
+    beta: float | str = 0.9  # or "auto": chosen on validation
     augment: bool = True
     grad_clip: float = 10.0
     max_bad_steps: int = 20

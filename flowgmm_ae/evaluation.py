@@ -25,7 +25,11 @@ from flowgmm_ae.scoring import ScoreCombiner, anomaly_maps
 
 
 def validation_scores(
-    method: Method, model: torch.nn.Module, dataset: ImageDataset, beta: float, device: torch.device | str
+    method: Method,
+    model: torch.nn.Module,
+    dataset: ImageDataset,
+    beta: float | str,
+    device: torch.device | str,
 ) -> tuple[dict[str, np.ndarray], ScoreCombiner | None]:
     """Every score on the validation split, and (for methods with flow and recon scores) the
     combiner fitted on its normal images."""
@@ -33,7 +37,9 @@ def validation_scores(
     if not {"flow", "recon"} <= set(scores):
         return scores, None
     normal = dataset.val.labels == 0
-    combiner = ScoreCombiner.fit({k: v[normal] for k, v in scores.items()}, beta=beta)
+    combiner = ScoreCombiner.fit(
+        {k: v[normal] for k, v in scores.items()}, beta=beta, labels=dataset.val.labels, scores=scores
+    )
     return combiner.add_combined(scores), combiner
 
 
@@ -58,7 +64,7 @@ def evaluate_model(
     score: str = "combined",
     policy: str = "auto",
     normal_quantile: float = 0.95,
-    beta: float = 0.9,
+    beta: float | str = 0.9,
     device: torch.device | str = "cpu",
 ) -> Evaluation:
     """Score ``reference``'s validation split (thresholds, standardisation) and ``target_split``

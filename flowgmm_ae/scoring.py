@@ -5,16 +5,17 @@
 - ``recon``: 1 − SSIM(x, x̂);
 - ``posterior``: log p(z'|1) + log π₁ − log p(z'|0) − log π₀ (mixture prior only);
 - ``combined``: β · flow + (1 − β) · recon, each standardised on validation normal images (β = 0.9
-  as in AE-FLOW).
+  as in AE-FLOW, or chosen on validation with ``beta="auto"``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.metrics import roc_auc_score
 
 from flowgmm_ae.models import AEFlow
 from flowgmm_ae.objectives import structural_dissimilarity, to_bits_per_dim
@@ -53,20 +54,34 @@ class ScoreCombiner:
     beta: float = 0.9
 
     @classmethod
-    def fit(cls, normal_scores: dict[str, np.ndarray], beta: float = 0.9) -> ScoreCombiner:
-        """Fit on the raw scores of validation normal images."""
-        if not 0.0 <= beta <= 1.0:
-            raise ValueError(f"beta must lie in [0, 1], got {beta}")
+    def fit(
+        cls,
+        normal_scores: dict[str, np.ndarray],
+        beta: float | str = 0.9,
+        labels: np.ndarray | None = None,
+        scores: dict[str, np.ndarray] | None = None,
+    ) -> ScoreCombiner:
+        """Fit the standardisation on the raw scores of validation normal images.
+
+        ``beta="auto"`` also picks β from {0, 0.1, …, 1} to maximise the AUC on validation
+        ``scores`` with their ``labels`` (0.9, AE-FLOW's value, when they hold no anomalies)."""
         flow, recon = normal_scores["flow"], normal_scores["recon"]
         if len(flow) == 0:
             raise ValueError("the combined score needs normal validation images to standardise on")
-        return cls(
+        combiner = cls(
             flow_mean=float(flow.mean()),
             flow_std=float(max(flow.std(), 1e-8)),
             recon_mean=float(recon.mean()),
             recon_std=float(max(recon.std(), 1e-8)),
-            beta=beta,
+            beta=0.9 if beta == "auto" else float(beta),
         )
+        if not 0.0 <= combiner.beta <= 1.0:
+            raise ValueError(f"beta must lie in [0, 1] or be 'auto', got {beta}")
+        if beta == "auto" and labels is not None and scores is not None and len(np.unique(labels)) == 2:
+            grid = np.round(np.linspace(0.0, 1.0, 11), 1)
+            aucs = [roc_auc_score(labels, replace(combiner, beta=float(b))(scores)) for b in grid]
+            combiner.beta = float(grid[int(np.argmax(aucs))])
+        return combiner
 
     def __call__(self, scores: dict[str, np.ndarray]) -> np.ndarray:
         flow = (scores["flow"] - self.flow_mean) / self.flow_std
