@@ -288,6 +288,8 @@ def train_command(ctx: click.Context, resume_dir: str | None, **options) -> None
         result = train(config)
     except FlowgmmAEError as error:
         raise click.ClickException(str(error)) from error
+    except OSError as error:
+        raise click.ClickException(f"could not write the run folder: {error}") from error
     except KeyboardInterrupt:
         click.secho(
             "interrupted: continue from the last checkpoint with 'flowgmm-ae train --resume RUN_DIR'",

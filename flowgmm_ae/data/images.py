@@ -42,7 +42,15 @@ def read_image(path: str | Path, channels: int = 1, size: int | None = None) -> 
         with Image.open(path) as image:
             image.load()
             array = _to_unit_array(image, channels)
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+        Image.DecompressionBombError,
+    ) as error:
+        # Pillow signals broken files with any of these (SyntaxError for some corrupt chunks).
         raise DataError(f"could not read image {path}: {error}") from error
     tensor = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
     return resize(tensor.unsqueeze(0), size).squeeze(0) if size else tensor
