@@ -168,6 +168,12 @@ def _report(result) -> None:
     show_default=True,
     help="Fraction of unrevealed anomalies mixed into the unlabeled set.",
 )
+@click.option("--freeze-means", is_flag=True, help="Keep the mixture means at their initial values.")
+@click.option(
+    "--freeze-scales",
+    is_flag=True,
+    help="Keep the mixture scales at 1 (identity covariances, as in FlowGMM).",
+)
 @click.option(
     "--learn-weights",
     is_flag=True,

@@ -22,6 +22,8 @@ class TrainConfig:
     n_labeled: int | None = None
     contamination: float = 0.0
     learn_weights: bool = False
+    freeze_means: bool = False  # keep the mixture means at their initial values
+    freeze_scales: bool = False  # keep the mixture scales at 1 (FlowGMM's identity covariances)
     image_size: int = 32
     stride: int | None = None  # None: 16, or image_size // 4 for small images (latent ≥ 4 × 4)
     latent_channels: int = 16

@@ -87,6 +87,8 @@ class AEFlowMethod(Method):
             model_config.latent_dim,
             contamination=config.contamination,
             learn_weights=config.learn_weights,
+            learn_means=not config.freeze_means,
+            learn_scales=not config.freeze_scales,
             seed=config.seed,
         )
         return AEFlow(model_config, prior)

@@ -152,6 +152,8 @@ def build_prior(
     learn_weights: bool = False,
     anomaly_offset: float = 1.0,
     seed: int = 0,
+    learn_means: bool = True,
+    learn_scales: bool = True,
 ) -> LatentPrior:
     """Make the prior named ``gaussian`` or ``gmm``.
 
@@ -169,6 +171,8 @@ def build_prior(
             dim,
             weights=weights,
             learn_weights=learn_weights,
+            learn_means=learn_means,
+            learn_scales=learn_scales,
             anomaly_offset=anomaly_offset,
             seed=seed,
         )

@@ -90,3 +90,9 @@ def test_build_prior_rejects_unknown_names_and_sets_weights():
     assert contaminated.log_weights().exp()[1].item() == pytest.approx(0.1)
     assert isinstance(build_prior("gaussian", 4), StandardGaussian)
     assert math.isclose(float(build_prior("gaussian", 4).log_weights()[0]), 0.0)
+
+
+def test_build_prior_passes_the_freeze_switches():
+    prior = build_prior("gmm", 4, learn_means=False, learn_scales=False)
+    assert not prior.means.requires_grad and not prior.log_scales.requires_grad
+    assert torch.equal(prior.log_scales, torch.zeros(2, 4))
