@@ -171,7 +171,7 @@ def score_images(
     for start in range(0, len(files), batch_size):
         batch_files = files[start : start + batch_size]
         x = torch.stack(
-            [read_image(f, model.config.in_channels, model.config.image_size) for f in batch_files]
+            [read_image(f, config["model"]["in_channels"], config["image_size"]) for f in batch_files]
         )
         scores = method.raw_scores(model, x, torch_device)
         values = (combiner.add_combined(scores) if combiner else scores)[score]

@@ -111,3 +111,17 @@ def test_ablation_writes_everything_and_resumes(tmp_path):
 def test_ablate_cli_rejects_bad_lists():
     result = CliRunner().invoke(main, ["ablate", "--labeled-fracs", "0,abc", "--out", "x"])
     assert result.exit_code != 0 and "comma-separated" in result.output
+
+
+def test_score_works_for_a_baseline_run_and_refuses_maps(tmp_path):
+    from flowgmm_ae.training import train
+
+    out = tmp_path / "sup"
+    train(TrainConfig(method="supervised", score="probability", labeled_frac=0.05, out=str(out), **TINY))
+    image = tmp_path / "x.png"
+    Image.fromarray(np.full((20, 20), 128, dtype=np.uint8)).save(image)
+    result = CliRunner().invoke(main, ["score", str(out), str(image)])
+    assert result.exit_code == 0, result.output
+    assert "x.png" in result.output
+    refused = CliRunner().invoke(main, ["score", str(out), str(image), "--maps", str(tmp_path / "m")])
+    assert refused.exit_code != 0 and "AE-FLOW" in refused.output
