@@ -129,7 +129,7 @@ def cell_rows(cell: Cell, run_dir: Path, normal_quantile: float) -> list[dict[st
                 "variant": cell.variant,
                 "labeled_frac": config["labeled_frac"] if not cell.by_count else "",
                 "n_labels": config["n_labeled"],
-                "budget": cell.budget,
+                "budget": f"{cell.budget:g}",
                 "seed": cell.seed,
                 "score": score,
                 "threshold_policy": result["threshold_policy"],
