@@ -181,7 +181,7 @@ def summarise(rows: list[dict[str, Any]], cells: list[Cell], run_dirs: dict[Cell
             if row["threshold_policy"] == policy:
                 groups.setdefault((row["method"], row["budget"]), []).append(row)
         for (method, budget), group in groups.items():
-            dirs = [run_dirs[c] for c in cells if c.method == method and c.budget == budget]
+            dirs = [run_dirs[c] for c in cells if c.method == method and f"{c.budget:g}" == budget]
             low, high = seed_averaged_auc_interval(dirs, group[0]["score"])
             cells_text = [
                 method,
