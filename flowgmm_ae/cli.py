@@ -247,7 +247,7 @@ def _report(result) -> None:
     show_default=True,
     help="Keep the epoch with the best validation AUC, or the last one.",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option(
     "--out",
@@ -472,6 +472,8 @@ def ablate_command(
         raise click.BadParameter(f"unknown baselines {sorted(unknown)}", param_hint="--baselines")
     if score == "posterior" and "gaussian" in priors:
         raise click.UsageError("--score posterior needs the gmm prior; drop gaussian from --priors")
+    if any(not 0 <= seed < 2**32 for seed in seeds):
+        raise click.BadParameter("seeds must lie in [0, 2**32 - 1]", param_hint="--seeds")
     if any(not 0 <= f <= 1 for f in labeled_fracs):
         raise click.BadParameter("fractions must lie in [0, 1]", param_hint="--labeled-fracs")
     base = TrainConfig(

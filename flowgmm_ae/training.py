@@ -151,6 +151,15 @@ def train(config: TrainConfig, resume: bool = False) -> RunResult:
     method = get_method(config.method)
     if config.score not in method.score_names or (config.score == "posterior" and not config.uses_labels()):
         raise TrainingError(f"--score {config.score} is not available for this method and prior")
+    for name, value in asdict(config).items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise TrainingError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
+    if config.lr <= 0:
+        raise TrainingError(f"--lr must be positive, got {config.lr}")
+    try:
+        config.model_config(in_channels=1).validate()
+    except ValueError as error:
+        raise TrainingError(f"{error} (check --image-size and --stride)") from error
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)

@@ -45,6 +45,9 @@ class ModelConfig:
         return c * h * w
 
     def validate(self) -> None:
+        """Raise ValueError, naming the option, if these settings cannot build a model."""
+        if self.stride < 1 or self.stride & (self.stride - 1):
+            raise ValueError(f"the encoder stride must be a power of two, got {self.stride}")
         if self.image_size % self.stride != 0 or self.image_size < self.stride:
             raise ValueError(
                 f"image size {self.image_size} must be a positive multiple of the encoder stride "
