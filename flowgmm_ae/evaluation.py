@@ -15,7 +15,7 @@ import torch
 
 from flowgmm_ae.data import ImageDataset, Split
 from flowgmm_ae.data.images import list_images, read_image
-from flowgmm_ae.errors import resolve_device
+from flowgmm_ae.errors import FlowgmmAEError, resolve_device
 from flowgmm_ae.io import read_json, write_csv, write_json
 from flowgmm_ae.methods import Method, get_method
 from flowgmm_ae.metrics import evaluate
@@ -75,6 +75,13 @@ def evaluate_model(
     if combiner is not None:
         target_scores = combiner.add_combined(target_scores)
     names = [name for name in method.score_names if name in target_scores]
+    for split, scores in (("validation", val_scores), (target, target_scores)):
+        broken = [name for name in names if not np.isfinite(scores[name]).all()]
+        if broken:
+            raise FlowgmmAEError(
+                f"the model gives non-finite {', '.join(broken)} scores on {split} images: training "
+                "diverged; train again with a lower --lr"
+            )
     if score not in names:
         raise ValueError(f"score {score!r} is not available for this model; choose from {names}")
     per_score = {

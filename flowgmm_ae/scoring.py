@@ -77,7 +77,8 @@ class ScoreCombiner:
         )
         if not 0.0 <= combiner.beta <= 1.0:
             raise ValueError(f"beta must lie in [0, 1] or be 'auto', got {beta}")
-        if beta == "auto" and labels is not None and scores is not None and len(np.unique(labels)) == 2:
+        usable = scores is not None and all(np.isfinite(v).all() for v in scores.values())
+        if beta == "auto" and usable and labels is not None and len(np.unique(labels)) == 2:
             grid = np.round(np.linspace(0.0, 1.0, 11), 1)
             aucs = [roc_auc_score(labels, replace(combiner, beta=float(b))(scores)) for b in grid]
             combiner.beta = float(grid[int(np.argmax(aucs))])

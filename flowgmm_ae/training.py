@@ -264,6 +264,11 @@ def train(config: TrainConfig, resume: bool = False) -> RunResult:
                 save()
 
         val_scores, _ = validation_scores(method, model, dataset, config.beta, device)
+        if not np.isfinite(val_scores[config.score]).all():
+            raise TrainingError(
+                f"the {config.score} score is not finite on validation images after epoch {state.epoch}: "
+                f"training diverged; try a lower --lr (now {config.lr:g})"
+            )
         val_auc = ranking_metrics(dataset.val.labels, val_scores[config.score])["auc"]
         normal_val = dataset.val.labels == 0
         row: dict[str, Any] = {"epoch": state.epoch}
