@@ -52,15 +52,16 @@ class RunResult:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-def default_out_dir(config: TrainConfig) -> Path:
+def default_out_dir(config: TrainConfig, dataset_name: str | None = None) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     frac = f"n{config.n_labeled}" if config.n_labeled is not None else f"f{config.labeled_frac:g}"
-    return Path("runs") / f"{stamp}-{config.dataset}-{config.run_name()}-{frac}-s{config.seed}"
+    dataset = dataset_name or config.dataset
+    return Path("runs") / f"{stamp}-{dataset}-{config.run_name()}-{frac}-s{config.seed}"
 
 
-def prepare_out_dir(config: TrainConfig, resume: bool = False) -> Path:
+def prepare_out_dir(config: TrainConfig, resume: bool = False, dataset_name: str | None = None) -> Path:
     """The run folder: new (or empty), or, when resuming, the unfinished run it names."""
-    out = Path(config.out) if config.out else default_out_dir(config)
+    out = Path(config.out) if config.out else default_out_dir(config, dataset_name)
     finished, started = (out / "metrics.json").exists(), (out / "config.json").exists()
     if resume:
         if finished:
@@ -182,7 +183,7 @@ def train(config: TrainConfig, resume: bool = False) -> RunResult:
             "use --prior gmm to train with them" if config.method == "aeflow" else "the method ignores labels"
         )
         log.warning(f"{config.run_name()}: the {len(split.labeled)} labeled anomalies are unused ({hint})")
-    out_dir = prepare_out_dir(config, resume)
+    out_dir = prepare_out_dir(config, resume, dataset.name)  # named after the data actually used
     if resume:
         if read_json(out_dir / "splits.json") != splits_record(dataset, split):
             raise TrainingError(f"the data or split differs from the one {out_dir} was started with")
