@@ -19,7 +19,7 @@ from torch import nn
 from flowgmm_ae.models import AEFlow, AEFlowOutput
 from flowgmm_ae.objectives import joint_objective
 from flowgmm_ae.priors import build_prior
-from flowgmm_ae.scoring import anomaly_maps, map_scale, raw_scores
+from flowgmm_ae.scoring import map_scale, raw_scores
 
 if TYPE_CHECKING:
     from flowgmm_ae.config import TrainConfig
@@ -122,8 +122,6 @@ class AEFlowMethod(Method):
 
     def map_scale(self, model, normal, device) -> dict | None:
         return map_scale(model, normal, device=device)
-
-    maps = staticmethod(anomaly_maps)
 
 
 BASELINES = ("ae", "deepsad", "devnet", "supervised")

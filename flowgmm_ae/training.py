@@ -87,11 +87,6 @@ def prepare_out_dir(config: TrainConfig, resume: bool = False, dataset_name: str
     return out
 
 
-def build_model(config: TrainConfig, in_channels: int) -> torch.nn.Module:
-    """The configured method's model (for AE-FLOW, with the anomaly mean placed by the seed)."""
-    return get_method(config.method).build(config, in_channels)
-
-
 CHECKPOINT = "checkpoint.pt"
 
 
