@@ -17,7 +17,14 @@ from click.core import ParameterSource
 
 from flowgmm_ae import __version__
 from flowgmm_ae.ablation import run_ablation
-from flowgmm_ae.data import DATASETS, DEFAULT_DATASET
+from flowgmm_ae.data import (
+    DATASETS,
+    DEFAULT_DATASET,
+    FOLDER_PREFIX,
+    ImageDataset,
+    is_known_dataset,
+    load_dataset,
+)
 from flowgmm_ae.errors import FlowgmmAEError, resolve_device
 from flowgmm_ae.evaluation import evaluate_model, score_images, write_evaluation
 from flowgmm_ae.io import write_csv
@@ -83,6 +90,51 @@ class _BetaType(click.ParamType):
 BETA = _BetaType()
 
 
+class _DatasetType(click.ParamType):
+    """A known data set name or ``folder:PATH``."""
+
+    name = "dataset"
+
+    def get_metavar(self, param, ctx=None) -> str:
+        return "[" + "|".join(DATASETS) + f"|{FOLDER_PREFIX}PATH]"
+
+    def convert(self, value, param, ctx):
+        if is_known_dataset(value):
+            return value
+        self.fail(f"{value!r} is not one of {', '.join(DATASETS)}, nor {FOLDER_PREFIX}PATH", param, ctx)
+
+
+DATASET = _DatasetType()
+
+
+def _data_loading_options(command: Callable) -> Callable:
+    """--val-frac, --strict, --cache-dir and --no-cache, shared by ``train`` and ``data info``."""
+    options = [
+        click.option(
+            "--val-frac",
+            type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+            default=0.1,
+            show_default=True,
+            help="Validation part carved (seeded, stratified) from train, for data sets without "
+            "their own val split.",
+        ),
+        click.option(
+            "--strict", is_flag=True, help="Stop at an unreadable image file instead of skipping it."
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False),
+            default=None,
+            help="Where decoded images are cached (default: $FLOWGMM_AE_CACHE, else "
+            "~/.cache/flowgmm_ae/decoded).",
+        ),
+        click.option("--no-cache", is_flag=True, help="Decode image files afresh and cache nothing."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.group()
 @click.version_option(__version__, prog_name="flowgmm-ae")
 def main() -> None:
@@ -129,11 +181,12 @@ def _report(result) -> None:
 )
 @click.option(
     "--dataset",
-    type=click.Choice(DATASETS),
+    type=DATASET,
     default=DEFAULT_DATASET,
     show_default=True,
-    help="Data set. If left at the default and PneumoniaMNIST cannot be found or "
-    "downloaded, training falls back to 'synthetic' (recorded in config.json).",
+    help="Data set, or folder:PATH for your own (PATH/normal, PATH/abnormal, optionally under "
+    "train/val/test, or a CSV manifest path,label[,split]). If left at the default and "
+    "PneumoniaMNIST cannot be found or downloaded, training falls back to 'synthetic'.",
 )
 @click.option(
     "--data-root",
@@ -141,6 +194,7 @@ def _report(result) -> None:
     default=None,
     help="Folder (or file) holding the data; else $FLOWGMM_AE_DATA, then the cache.",
 )
+@_data_loading_options
 @click.option(
     "--prior",
     type=click.Choice(["gmm", "gaussian"]),
@@ -280,6 +334,7 @@ def train_command(ctx: click.Context, resume_dir: str | None, **options) -> None
     options["dataset_given"] = ctx.get_parameter_source("dataset") != ParameterSource.DEFAULT
     options["augment"] = not options.pop("no_augment")
     options["progress"] = not options.pop("quiet")
+    options["use_cache"] = not options.pop("no_cache")
     if (
         options["n_labeled"] is not None
         and ctx.get_parameter_source("labeled_frac") != ParameterSource.DEFAULT
@@ -311,7 +366,7 @@ def train_command(ctx: click.Context, resume_dir: str | None, **options) -> None
 @click.option("--split", type=click.Choice(["test", "val"]), default="test", show_default=True)
 @click.option(
     "--dataset",
-    type=click.Choice(DATASETS),
+    type=DATASET,
     default=None,
     help="Evaluate on another data set's split (thresholds still come from the run's own validation split).",
 )
@@ -395,6 +450,64 @@ def score_command(run_dir, images, score, maps_dir, csv_path, device) -> None:
         write_csv(csv_path, rows, fieldnames=list(rows[0]))
 
 
+def format_data_info(dataset: ImageDataset, image_size: int) -> str:
+    """Counts per split and class (and subtype), image sizes found and skipped files."""
+    lines = [f"Data set: {dataset.name}", f"Source:   {dataset.source}", ""]
+    header = f"{'split':<8}{'normal':>8}{'anomaly':>9}{'total':>8}  subtypes"
+    lines += [header, "-" * len(header)]
+    for name in ("train", "val", "test"):
+        split = getattr(dataset, name)
+        counts = split.counts()
+        subtypes = ", ".join(f"{k} {v}" for k, v in split.subtype_counts().items())
+        lines.append(f"{name:<8}{counts['normal']:>8}{counts['anomaly']:>9}{len(split):>8}  {subtypes}")
+    lines.append("")
+    channels = "grey" if dataset.in_channels == 1 else f"{dataset.in_channels} channels"
+    if dataset.image_sizes:
+        shown = list(dataset.image_sizes.items())
+        sizes = ", ".join(f"{size} ({count})" for size, count in shown[:8])
+        more = f" and {len(shown) - 8} more sizes" if len(shown) > 8 else ""
+        lines.append(f"Image sizes found: {sizes}{more}; read as {channels} at {image_size} px")
+    else:
+        lines.append(f"Images: {channels}, {dataset.image_size} px")
+    lines.append(f"Skipped (unreadable) files: {len(dataset.skipped)}")
+    lines += [f"  {item.path}: {item.reason}" for item in dataset.skipped[:20]]
+    if len(dataset.skipped) > 20:
+        lines.append(f"  ... and {len(dataset.skipped) - 20} more")
+    lines += [f"Note: {note}" for note in dataset.notes]
+    return "\n".join(lines)
+
+
+@main.group("data")
+def data_group() -> None:
+    """Inspect data sets before training."""
+
+
+@data_group.command("info")
+@click.option("--dataset", type=DATASET, default=DEFAULT_DATASET, show_default=True)
+@click.option("--data-root", type=click.Path(), default=None)
+@click.option("--image-size", type=click.IntRange(min=8), default=32, show_default=True)
+@_data_loading_options
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def data_info_command(dataset, data_root, image_size, val_frac, strict, cache_dir, no_cache, quiet) -> None:
+    """Print a data set's splits, classes, image sizes and unreadable files (decoding it once, so
+    the cache is warm for training at the same --image-size)."""
+    try:
+        loaded = load_dataset(
+            dataset,
+            image_size,
+            data_root=data_root,
+            allow_download=False,
+            val_frac=val_frac,
+            strict=strict,
+            cache_dir=cache_dir,
+            use_cache=not no_cache,
+            progress=not quiet,
+        )
+    except FlowgmmAEError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(format_data_info(loaded, image_size))
+
+
 def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | None], list | None]:
     def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> list | None:
         if value is None:
@@ -410,7 +523,7 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
 
 
 @main.command("ablate")
-@click.option("--dataset", type=click.Choice(DATASETS), default=DEFAULT_DATASET, show_default=True)
+@click.option("--dataset", type=DATASET, default=DEFAULT_DATASET, show_default=True)
 @click.option("--data-root", type=click.Path(), default=None)
 @click.option("--priors", callback=_comma_list(str), default="gaussian,gmm", show_default=True)
 @click.option(

@@ -17,6 +17,10 @@ class TrainConfig:
     dataset: str = DEFAULT_DATASET
     dataset_given: bool = True  # False: the user named none, so a missing file falls back to synthetic
     data_root: str | None = None
+    val_frac: float = 0.1  # validation part carved from train (data sets without their own val split)
+    strict: bool = False  # stop at an unreadable image file instead of skipping it
+    cache_dir: str | None = None  # decoded-image cache (None: $FLOWGMM_AE_CACHE or the user cache)
+    use_cache: bool = True
     prior: str = "gmm"
     labeled_frac: float = 0.05
     n_labeled: int | None = None

@@ -53,6 +53,8 @@ class Evaluation:
     target_scores: dict[str, np.ndarray]
     target_labels: np.ndarray
     target: str
+    val_files: dict[str, list[str]] | None = None  # "file" and "subtype" columns, when known
+    target_files: dict[str, list[str]] | None = None
 
 
 def evaluate_model(
@@ -113,12 +115,28 @@ def evaluate_model(
         target_scores={n: target_scores[n] for n in names},
         target_labels=target_split.labels,
         target=target,
+        val_files=_file_columns(reference.val),
+        target_files=_file_columns(target_split),
     )
 
 
-def _score_rows(labels: np.ndarray, scores: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+def _file_columns(split: Split) -> dict[str, list[str]] | None:
+    """Which file and which anomaly subtype each row is, for data sets made of files."""
+    columns = {"file": split.names, "subtype": split.subtypes}
+    return {k: v for k, v in columns.items() if v is not None} or None
+
+
+def _score_rows(
+    labels: np.ndarray, scores: dict[str, np.ndarray], files: dict[str, list[str]] | None
+) -> list[dict[str, Any]]:
+    files = files or {}
     return [
-        {"index": i, "label": int(label), **{n: float(v[i]) for n, v in scores.items()}}
+        {
+            "index": i,
+            "label": int(label),
+            **{column: values[i] for column, values in files.items()},
+            **{n: float(v[i]) for n, v in scores.items()},
+        }
         for i, label in enumerate(labels)
     ]
 
@@ -128,9 +146,12 @@ def write_evaluation(out_dir: Path, evaluation: Evaluation, metrics: dict[str, A
     ``score_hist.png`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     names = list(evaluation.target_scores)
-    fields = ["index", "label", *names]
-    write_csv(out_dir / "scores.csv", _score_rows(evaluation.target_labels, evaluation.target_scores), fields)
-    write_csv(out_dir / "val_scores.csv", _score_rows(evaluation.val_labels, evaluation.val_scores), fields)
+    for file_name, labels, scores, files in (
+        ("scores.csv", evaluation.target_labels, evaluation.target_scores, evaluation.target_files),
+        ("val_scores.csv", evaluation.val_labels, evaluation.val_scores, evaluation.val_files),
+    ):
+        fields = ["index", "label", *(files or {}), *names]
+        write_csv(out_dir / file_name, _score_rows(labels, scores, files), fields)
     per_score = evaluation.metrics["scores"]
     plot_roc(
         evaluation.target_labels, evaluation.target_scores, out_dir / "roc.png", f"{evaluation.target} ROC"

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from flowgmm_ae.config import TrainConfig
-from flowgmm_ae.data import ImageDataset, load_dataset
+from flowgmm_ae.data import ImageDataset, is_known_dataset, load_dataset
 from flowgmm_ae.errors import FlowgmmAEError
 from flowgmm_ae.io import load_weights, read_json
 from flowgmm_ae.methods import get_method
@@ -56,12 +56,19 @@ def load_model(
 def load_run_dataset(
     config: dict[str, Any], dataset: str | None = None, data_root: str | None = None
 ) -> ImageDataset:
-    """The run's own data set as recorded in config.json (same file, same seed), or another
-    ``dataset`` at the run's image size."""
+    """The run's own data set as recorded in config.json (same file, same seed, same carved
+    splits), or another ``dataset`` at the run's image size."""
     if dataset is None:
-        dataset = config["dataset_used"]
+        used = config["dataset_used"]
+        dataset = used if is_known_dataset(used) else config["dataset"]  # folder:PATH is named folder-X
         source = config.get("dataset_source", "")
         data_root = data_root or (source if source.endswith(".npz") else config.get("data_root"))
     return load_dataset(
-        dataset, image_size=config["image_size"], data_root=data_root, seed=config.get("seed", 0)
+        dataset,
+        image_size=config["image_size"],
+        data_root=data_root,
+        seed=config.get("seed", 0),
+        val_frac=config.get("val_frac", 0.1),
+        cache_dir=config.get("cache_dir"),
+        use_cache=config.get("use_cache", True),
     )

@@ -88,6 +88,15 @@ def prepare_out_dir(config: TrainConfig, resume: bool = False, dataset_name: str
 
 
 CHECKPOINT = "checkpoint.pt"
+SKIPPED_FILES = "skipped_files.txt"
+
+
+def write_skipped(path: Path, dataset: ImageDataset) -> None:
+    """The unreadable files that loading skipped, one per line: path, a tab, the reason."""
+    lines = [f"{item.path}\t{item.reason}" for item in dataset.skipped]
+    path.write_text(
+        f"# {len(lines)} file(s) of {dataset.name} skipped as unreadable\n" + "\n".join(lines) + "\n"
+    )
 
 
 @dataclass
@@ -167,6 +176,11 @@ def train(config: TrainConfig, resume: bool = False) -> RunResult:
         data_root=config.data_root,
         seed=config.seed,
         fallback_to_synthetic=not config.dataset_given,
+        val_frac=config.val_frac,
+        strict=config.strict,
+        cache_dir=config.cache_dir,
+        use_cache=config.use_cache,
+        progress=config.progress,
     )
     for note in dataset.notes:
         log.warning(note)
@@ -185,6 +199,8 @@ def train(config: TrainConfig, resume: bool = False) -> RunResult:
     else:
         write_json(out_dir / "config.json", run_config(config, dataset, split, device))
         write_json(out_dir / "splits.json", splits_record(dataset, split))
+        if dataset.skipped:
+            write_skipped(out_dir / SKIPPED_FILES, dataset)
 
     unlabeled = dataset.train.images[split.unlabeled]
     labeled = dataset.train.images[split.labeled] if config.uses_labels() else unlabeled[:0]
@@ -340,6 +356,7 @@ def run_config(
         n_labeled=len(split.labeled) if config.uses_labels() else 0,
         n_hidden_anomalies=len(split.hidden_anomalies),
         counts=dataset.summary(),
+        n_skipped_files=len(dataset.skipped),
     )
     return record
 
@@ -351,4 +368,9 @@ def splits_record(dataset: ImageDataset, split: SemiSupervisedSplit) -> dict[str
         "test": list(range(len(dataset.test))),
         "note": "unlabeled/labeled/hidden_anomalies index the train split; validation and test "
         "are the data set's own val and test splits, in file order",
+        **(
+            {"files": {name: getattr(dataset, name).names for name in ("train", "val", "test")}}
+            if dataset.train.names is not None
+            else {}
+        ),
     }

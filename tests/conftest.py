@@ -21,9 +21,10 @@ TINY_MODEL = TrainConfig(**TINY).model_config(in_channels=1)
 
 
 @pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test may reach the network."""
+def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test may reach the network, nor write decoded images into the user's cache."""
     monkeypatch.setenv("FLOWGMM_AE_OFFLINE", "1")
+    monkeypatch.setenv("FLOWGMM_AE_CACHE", str(tmp_path_factory.mktemp("decoded-cache")))
 
 
 @pytest.fixture

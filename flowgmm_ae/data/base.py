@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,10 +21,15 @@ class DataError(FlowgmmAEError):
 
 @dataclass
 class Split:
-    """One split: images (N, C, H, W) float32 in [0, 1] and labels (N,) in {0, 1}."""
+    """One split: images (N, C, H, W) float32 in [0, 1] and labels (N,) in {0, 1}.
+
+    ``names`` (file paths) and ``subtypes`` (e.g. CNV / DME / DRUSEN) are kept when the data set has
+    them, so that scores.csv can say which image and which kind of anomaly each row is."""
 
     images: torch.Tensor
     labels: np.ndarray
+    names: list[str] | None = None
+    subtypes: list[str] | None = None
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4:
@@ -34,6 +40,10 @@ class Split:
         bad = set(np.unique(self.labels).tolist()) - {NORMAL_LABEL, ANOMALY_LABEL}
         if bad:
             raise DataError(f"labels must be 0 (normal) or 1 (anomaly), found {sorted(bad)}")
+        for field_name in ("names", "subtypes"):
+            values = getattr(self, field_name)
+            if values is not None and len(values) != len(self.labels):
+                raise DataError(f"{len(values)} {field_name} but {len(self.labels)} labels")
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -43,6 +53,18 @@ class Split:
             "normal": int((self.labels == NORMAL_LABEL).sum()),
             "anomaly": int((self.labels == ANOMALY_LABEL).sum()),
         }
+
+    def subtype_counts(self) -> dict[str, int]:
+        """Images per subtype (empty when the data set has no subtypes)."""
+        return dict(sorted(Counter(self.subtypes or []).items()))
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file that could not be read, and why."""
+
+    path: str
+    reason: str
 
 
 @dataclass
@@ -55,6 +77,8 @@ class ImageDataset:
     test: Split
     source: str
     notes: list[str] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    image_sizes: dict[str, int] = field(default_factory=dict)  # "W×H" of the files as found → count
 
     @property
     def in_channels(self) -> int:

@@ -1,0 +1,190 @@
+"""Data sets made of image files: a list of labeled records → decoded (and cached) splits.
+
+Every file-based layout (Kermany folders, ISIC's CSV, generic folders and manifests) only lists
+:class:`FileRecord` s; this module decodes them once, skips and reports unreadable files, and
+carves the validation (and, where a layout has none, the test) split in a seeded, stratified way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from flowgmm_ae.data.base import ANOMALY_LABEL, NORMAL_LABEL, DataError, ImageDataset, SkippedFile, Split
+from flowgmm_ae.data.cache import Decoded, DecodedCache, fingerprint
+from flowgmm_ae.data.images import read_array
+from flowgmm_ae.data.transforms import resize
+
+log = logging.getLogger("flowgmm_ae")
+
+SPLITS = ("train", "val", "test")
+# The carved splits do not depend on the run's seed: like an official split, they are a property of
+# the data set, so every method and seed is validated and tested on the same images.
+SPLIT_SEED = 0
+DEFAULT_TEST_FRAC = 0.2
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One image file: its path, label (0 normal / 1 anomaly), subtype and split (None: to carve)."""
+
+    path: str
+    label: int
+    subtype: str
+    split: str | None = None
+
+
+@dataclass
+class FileSet:
+    """What a layout found: records plus how to read them."""
+
+    name: str
+    source: str
+    records: list[FileRecord]
+    channels: int = 1
+    notes: list[str] = field(default_factory=list)
+
+
+def decode_files(
+    paths: list[str], image_size: int, channels: int, strict: bool = False, progress: bool = False
+) -> Decoded:
+    """Read and resize every file; unreadable ones are skipped (or, with ``strict``, fatal)."""
+    images = np.empty((len(paths), channels, image_size, image_size), dtype=np.uint8)
+    kept: list[int] = []
+    skipped: list[tuple[str, str]] = []
+    sizes: list[tuple[int, int]] = []
+    for index, path in enumerate(tqdm(paths, desc="decoding images", unit="img", disable=not progress)):
+        try:
+            array, original = read_array(path, channels, image_size)
+        except DataError as error:
+            if strict:
+                raise DataError(f"{error} (--strict stops at unreadable files)") from error
+            skipped.append((path, str(error)))
+            continue
+        tensor = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1))).unsqueeze(0)
+        resized = resize(tensor, image_size)[0]
+        images[len(kept)] = resized.mul(255.0).round_().to(torch.uint8).numpy()
+        kept.append(index)
+        sizes.append(original)
+    return Decoded(images[: len(kept)], np.asarray(kept, dtype=np.int64), skipped, sizes)
+
+
+def _decoded(
+    fileset: FileSet,
+    image_size: int,
+    strict: bool,
+    cache: DecodedCache | None,
+    progress: bool,
+) -> Decoded:
+    """Decoded images from the cache when the files are unchanged, else decoded now (and cached)."""
+    paths = [record.path for record in fileset.records]
+    key = fingerprint(paths, image_size, fileset.channels)
+    if cache is not None:
+        hit = cache.load(fileset.name, image_size, fileset.channels, key)
+        if hit is not None and not (strict and hit.skipped):
+            return hit
+    decoded = decode_files(paths, image_size, fileset.channels, strict=strict, progress=progress)
+    if cache is not None:
+        try:
+            cache.save(fileset.name, image_size, fileset.channels, key, decoded)
+        except OSError as error:  # a read-only or full cache folder costs speed, not the run
+            log.warning(f"could not write the decoded-image cache in {cache.folder}: {error}")
+    return decoded
+
+
+def stratified_take(groups: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """A boolean mask taking about ``fraction`` of each group (at least one of any group with two or
+    more members, and never all of a group)."""
+    mask = np.zeros(len(groups), dtype=bool)
+    for value in np.unique(groups):
+        members = np.flatnonzero(groups == value)
+        if len(members) < 2 or fraction <= 0:
+            continue
+        count = min(len(members) - 1, max(1, int(round(fraction * len(members)))))
+        mask[rng.permutation(members)[:count]] = True
+    return mask
+
+
+def assign_splits(
+    records: list[FileRecord], val_frac: float, test_frac: float = DEFAULT_TEST_FRAC
+) -> list[str]:
+    """Each record's split: its own if the layout gave one; a test part is carved only when no record
+    is marked test, and a validation part of train when none is marked val (stratified by subtype)."""
+    assigned = np.array([record.split or "train" for record in records], dtype=object)
+    groups = np.array([f"{record.label}:{record.subtype}" for record in records], dtype=object)
+    rng = np.random.default_rng(SPLIT_SEED)
+    if "test" not in assigned:
+        pool = np.flatnonzero(assigned == "train")
+        assigned[pool[stratified_take(groups[pool], test_frac, rng)]] = "test"
+    if "val" not in assigned:
+        pool = np.flatnonzero(assigned == "train")
+        assigned[pool[stratified_take(groups[pool], val_frac, rng)]] = "val"
+    return assigned.tolist()
+
+
+def build_dataset(
+    fileset: FileSet,
+    image_size: int,
+    val_frac: float = 0.1,
+    strict: bool = False,
+    cache: DecodedCache | None = None,
+    progress: bool = False,
+) -> ImageDataset:
+    """Decode ``fileset`` and split it into an :class:`ImageDataset`."""
+    if not 0.0 < val_frac < 1.0:
+        raise DataError(f"--val-frac must be between 0 and 1 (exclusive), got {val_frac}")
+    if not fileset.records:
+        raise DataError(f"{fileset.name}: no image files found in {fileset.source}")
+    decoded = _decoded(fileset, image_size, strict, cache, progress)
+    records = [fileset.records[i] for i in decoded.kept]
+    if not records:
+        raise DataError(
+            f"{fileset.name}: none of the {len(fileset.records)} files in {fileset.source} is readable"
+        )
+    splits = assign_splits(records, val_frac)
+    built: dict[str, Split] = {}
+    for split in SPLITS:
+        index = [i for i, name in enumerate(splits) if name == split]
+        labels = np.array([records[i].label for i in index], dtype=np.int64)
+        needed = ((NORMAL_LABEL, "normal"),) + (((ANOMALY_LABEL, "anomalous"),) if split != "train" else ())
+        for label, word in needed:
+            if not (labels == label).any():
+                raise DataError(
+                    f"{fileset.name}: the {split} split has no {word} images (after skipping unreadable "
+                    f"files) in {fileset.source}; training needs normal images, validation and test "
+                    "need both normal and anomalous ones"
+                )
+        built[split] = Split(
+            images=torch.from_numpy(decoded.images[index]).float().div_(255.0),  # a copy, even if mapped
+            labels=labels,
+            names=[records[i].path for i in index],
+            subtypes=[records[i].subtype for i in index],
+        )
+    skipped = [SkippedFile(path, reason) for path, reason in decoded.skipped]
+    if skipped:
+        log.warning(
+            f"{fileset.name}: skipped {len(skipped)} unreadable file(s), e.g. {skipped[0].path} "
+            "(listed in the run folder's skipped_files.txt; --strict makes this an error)"
+        )
+    sizes = Counter(f"{w}x{h}" for w, h in decoded.original_sizes)
+    return ImageDataset(
+        name=fileset.name,
+        source=fileset.source,
+        notes=list(fileset.notes),
+        skipped=skipped,
+        image_sizes=dict(sizes.most_common()),
+        **built,
+    )
+
+
+def check_folder(path: Path, what: str) -> Path:
+    """``path`` if it is a folder, else a :class:`DataError` naming it and what it should hold."""
+    if not path.is_dir():
+        raise DataError(f"{path} does not exist or is not a folder; expected {what}")
+    return path
