@@ -77,6 +77,9 @@ class DeepSADBaseline(Method):
             loss.backward()
             optimizer.step()
 
+    def leaves_parameters_unused(self, model, has_labels) -> bool:
+        return True  # the decoder serves the pretraining only
+
     def loss(self, model, x_unlabeled, x_labeled, y_labeled, config) -> StepLoss:
         distance = model.distance(torch.cat([x_unlabeled, x_labeled]))
         n_u = len(x_unlabeled)

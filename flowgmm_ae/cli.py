@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -45,9 +46,14 @@ class _ClickHandler(logging.Handler):
         click.secho(prefix + record.getMessage(), fg=colour, err=True)
 
 
+def _rank() -> int:
+    """This process's rank under torchrun (0 otherwise): only rank 0 talks to the user."""
+    return int(os.environ.get("RANK", "0"))
+
+
 def _setup_logging() -> None:
     logger = logging.getLogger("flowgmm_ae")
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.INFO if _rank() == 0 else logging.ERROR)
     logger.handlers = [_ClickHandler()]
     logger.propagate = False
 
@@ -166,6 +172,8 @@ def _resume(ctx: click.Context, run_dir: str, progress: bool) -> None:
 
 
 def _report(result) -> None:
+    if _rank() != 0:
+        return
     click.echo(f"\nTest metrics ({result.metrics['test']['threshold_policy']} threshold):")
     click.echo(format_metrics_table(result.metrics))
     click.echo(f"\nRun folder: {result.out_dir}")
@@ -303,6 +311,13 @@ def _report(result) -> None:
 )
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option(
+    "--precision",
+    type=click.Choice(["fp32", "bf16"]),
+    default="fp32",
+    show_default=True,
+    help="bf16: autocast the encoder and decoder (for GPUs); the flow and prior stay float32.",
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False),

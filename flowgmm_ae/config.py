@@ -53,6 +53,7 @@ class TrainConfig:
     select: str = "best"  # "best": checkpoint with the best validation AUC; "last": the last epoch
     seed: int = 0
     device: str = "auto"
+    precision: str = "fp32"  # or "bf16": autocast for encoder/decoder; flow and prior stay float32
     out: str | None = None
     progress: bool = True
 

@@ -15,6 +15,7 @@ import torch
 
 from flowgmm_ae.data import ImageDataset, Split
 from flowgmm_ae.data.images import list_images, read_image
+from flowgmm_ae.distributed import SINGLE, DistContext, gathered_scores
 from flowgmm_ae.errors import FlowgmmAEError, resolve_device
 from flowgmm_ae.io import read_json, write_csv, write_json
 from flowgmm_ae.methods import Method, get_method
@@ -30,10 +31,11 @@ def validation_scores(
     dataset: ImageDataset,
     beta: float | str,
     device: torch.device | str,
+    ctx: DistContext = SINGLE,
 ) -> tuple[dict[str, np.ndarray], ScoreCombiner | None]:
     """Every score on the validation split, and (for methods with flow and recon scores) the
-    combiner fitted on its normal images."""
-    scores = method.raw_scores(model, dataset.val.images, device)
+    combiner fitted on its normal images. Under DDP the ranks share the images out."""
+    scores = gathered_scores(lambda images: method.raw_scores(model, images, device), dataset.val.images, ctx)
     if not {"flow", "recon"} <= set(scores):
         return scores, None
     normal = dataset.val.labels == 0
@@ -68,12 +70,15 @@ def evaluate_model(
     normal_quantile: float = 0.95,
     beta: float | str = 0.9,
     device: torch.device | str = "cpu",
+    ctx: DistContext = SINGLE,
 ) -> Evaluation:
     """Score ``reference``'s validation split (thresholds, standardisation) and ``target_split``
     (default: ``reference``'s test split), and compute the metrics of every available score."""
     target_split = target_split if target_split is not None else getattr(reference, target)
-    val_scores, combiner = validation_scores(method, model, reference, beta, device)
-    target_scores = method.raw_scores(model, target_split.images, device)
+    val_scores, combiner = validation_scores(method, model, reference, beta, device, ctx)
+    target_scores = gathered_scores(
+        lambda images: method.raw_scores(model, images, device), target_split.images, ctx
+    )
     if combiner is not None:
         target_scores = combiner.add_combined(target_scores)
     names = [name for name in method.score_names if name in target_scores]

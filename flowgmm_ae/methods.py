@@ -68,6 +68,11 @@ class Method:
     def map_scale(self, model: nn.Module, normal: torch.Tensor, device: torch.device | str) -> dict | None:
         return None
 
+    def leaves_parameters_unused(self, model: nn.Module, has_labels: bool) -> bool:
+        """Whether some trainable parameter may get no gradient from ``loss`` (DDP must then look
+        for unused parameters every step)."""
+        return False
+
 
 class AEFlowMethod(Method):
     """AE-FLOW with the configured prior: ``gaussian`` (unsupervised) or ``gmm`` (flowgmm-ae)."""

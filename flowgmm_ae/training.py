@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from flowgmm_ae import __version__
+from flowgmm_ae import __version__, distributed
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.data import (
     ImageDataset,
@@ -33,7 +33,7 @@ from flowgmm_ae.data.transforms import augment
 from flowgmm_ae.errors import FlowgmmAEError, resolve_device
 from flowgmm_ae.evaluation import evaluate_model, validation_scores, write_evaluation
 from flowgmm_ae.io import read_json, save_weights, write_csv, write_json
-from flowgmm_ae.methods import get_method
+from flowgmm_ae.methods import Method, get_method
 from flowgmm_ae.metrics import ranking_metrics
 from flowgmm_ae.plots import plot_training_curve
 from flowgmm_ae.priors import ANOMALY
@@ -118,10 +118,20 @@ class LoopState:
     best_state: dict[str, torch.Tensor] | None = None
 
 
-def save_checkpoint(path: Path, model, optimizer, scheduler, generator, state: LoopState) -> None:
+def save_checkpoint(
+    path: Path,
+    model,
+    optimizer,
+    scheduler,
+    generator,
+    state: LoopState,
+    rank_generators: list[torch.Tensor] | None = None,
+) -> None:
     """Everything needed to resume, written atomically; readable with ``torch.load(weights_only=True)``
-    (tensors, numbers, strings, lists and dicts only: no pickled objects)."""
+    (tensors, numbers, strings, lists and dicts only: no pickled objects). Under DDP,
+    ``rank_generators`` holds every rank's own generator state."""
     payload = {
+        "rank_generators": rank_generators or [],
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
@@ -134,7 +144,15 @@ def save_checkpoint(path: Path, model, optimizer, scheduler, generator, state: L
     tmp.replace(path)
 
 
-def load_checkpoint(path: Path, model, optimizer, scheduler, generator) -> LoopState:
+def load_checkpoint(
+    path: Path,
+    model,
+    optimizer,
+    scheduler,
+    generator,
+    rank_generator: torch.Generator | None = None,
+    ctx: distributed.DistContext = distributed.SINGLE,
+) -> LoopState:
     try:
         payload = torch.load(path, weights_only=True)
     except Exception as error:  # an unpickling error names the refused global
@@ -144,6 +162,15 @@ def load_checkpoint(path: Path, model, optimizer, scheduler, generator) -> LoopS
     scheduler.load_state_dict(payload["scheduler"])
     generator.set_state(payload["generator"])
     torch.set_rng_state(payload["torch_rng"])
+    saved = payload.get("rank_generators", [])
+    if ctx.active and rank_generator is not None:
+        if len(saved) == ctx.world_size:
+            rank_generator.set_state(saved[ctx.rank])
+        elif ctx.is_main:
+            log.warning(
+                f"{path} was written by {len(saved) or 1} process(es), not {ctx.world_size}: labeled "
+                "draws and augmentation continue from fresh per-process seeds"
+            )
     return LoopState(**payload["state"])
 
 
@@ -152,7 +179,8 @@ def train(config: TrainConfig, resume: bool = False) -> RunResult:
 
     With ``resume`` the run folder ``config.out`` is continued from its last checkpoint (written at
     every epoch's end and every ``checkpoint_every`` steps); on the CPU the result is identical to
-    an uninterrupted run."""
+    an uninterrupted run. Under ``torchrun`` every process calls this; they train one
+    DistributedDataParallel model and rank 0 writes the run folder."""
     method = get_method(config.method)
     if config.score not in method.score_names or (config.score == "posterior" and not config.uses_labels()):
         raise TrainingError(f"--score {config.score} is not available for this method and prior")
@@ -166,70 +194,141 @@ def train(config: TrainConfig, resume: bool = False) -> RunResult:
     except ValueError as error:
         raise TrainingError(f"{error} (check --image-size and --stride)") from error
     device = resolve_device(config.device)
-    torch.manual_seed(config.seed)
+    owns_group = not torch.distributed.is_initialized()
+    ctx = distributed.setup(device)
+    try:
+        return _train(config, resume, method, distributed.device_for(device, ctx), ctx)
+    finally:
+        if owns_group:
+            distributed.teardown(ctx)
+
+
+class _StepModule(torch.nn.Module):
+    """One training step's loss as a module's forward, so that DistributedDataParallel sees every
+    parameter the loss uses (the prior's included) and averages their gradients over ranks."""
+
+    def __init__(self, method: Method, model: torch.nn.Module, config: TrainConfig) -> None:
+        super().__init__()
+        self.method, self.model, self.config = method, model, config
+
+    def forward(self, x_unlabeled, x_labeled, y_labeled):
+        return self.method.loss(self.model, x_unlabeled, x_labeled, y_labeled, self.config)
+
+
+def _local_batch_sizes(config: TrainConfig, ctx: distributed.DistContext) -> tuple[int, int]:
+    """Per-process batch sizes: the global ``--batch-size`` and ``--labeled-batch-size`` split
+    evenly over the processes, so a run on N processes sees the same global batch as on one."""
+    for name in ("batch_size", "labeled_batch_size"):
+        if getattr(config, name) % ctx.world_size:
+            raise TrainingError(
+                f"--{name.replace('_', '-')} {getattr(config, name)} is not divisible by the "
+                f"{ctx.world_size} processes; the global batch is split evenly over them"
+            )
+    return config.batch_size // ctx.world_size, config.labeled_batch_size // ctx.world_size
+
+
+def _train(
+    config: TrainConfig, resume: bool, method: Method, device: torch.device, ctx: distributed.DistContext
+) -> RunResult:
+    local_batch, local_labeled_batch = _local_batch_sizes(config, ctx)
+    torch.manual_seed(config.seed + ctx.rank)  # rank 0 as a single process; DDP copies its weights
     np.random.seed(config.seed)
 
-    # --- data and the semi-supervised split --------------------------------------------------
-    dataset = load_dataset(
-        config.dataset,
-        image_size=config.image_size,
-        data_root=config.data_root,
-        seed=config.seed,
-        fallback_to_synthetic=not config.dataset_given,
-        val_frac=config.val_frac,
-        strict=config.strict,
-        cache_dir=config.cache_dir,
-        use_cache=config.use_cache,
-        progress=config.progress,
+    # --- data and the semi-supervised split (rank 0 decodes first; the others read its cache) ------
+    dataset = ctx.main_first(
+        lambda: load_dataset(
+            config.dataset,
+            image_size=config.image_size,
+            data_root=config.data_root,
+            seed=config.seed,
+            fallback_to_synthetic=not config.dataset_given,
+            val_frac=config.val_frac,
+            strict=config.strict,
+            cache_dir=config.cache_dir,
+            use_cache=config.use_cache,
+            progress=config.progress and ctx.is_main,
+        )
     )
-    for note in dataset.notes:
-        log.warning(note)
+    if ctx.is_main:
+        for note in dataset.notes:
+            log.warning(note)
     split = make_split(
         dataset.train.labels, config.labeled_frac, config.n_labeled, config.contamination, config.seed
     )
-    if len(split.labeled) and not config.uses_labels():
+    if len(split.labeled) and not config.uses_labels() and ctx.is_main:
         hint = (
             "use --prior gmm to train with them" if config.method == "aeflow" else "the method ignores labels"
         )
         log.warning(f"{config.run_name()}: the {len(split.labeled)} labeled anomalies are unused ({hint})")
-    out_dir = prepare_out_dir(config, resume, dataset.name)  # named after the data actually used
-    if resume:
-        if read_json(out_dir / "splits.json") != splits_record(dataset, split):
-            raise TrainingError(f"the data or split differs from the one {out_dir} was started with")
-    else:
-        write_json(out_dir / "config.json", run_config(config, dataset, split, device))
-        write_json(out_dir / "splits.json", splits_record(dataset, split))
-        if dataset.skipped:
-            write_skipped(out_dir / SKIPPED_FILES, dataset)
 
-    unlabeled = dataset.train.images[split.unlabeled]
-    labeled = dataset.train.images[split.labeled] if config.uses_labels() else unlabeled[:0]
-    labeled_y = torch.full((len(labeled),), ANOMALY, dtype=torch.long)
+    def prepare() -> Path:
+        out = prepare_out_dir(config, resume, dataset.name)  # named after the data actually used
+        if resume:
+            if read_json(out / "splits.json") != splits_record(dataset, split):
+                raise TrainingError(f"the data or split differs from the one {out} was started with")
+        else:
+            write_json(out / "config.json", run_config(config, dataset, split, device, ctx))
+            write_json(out / "splits.json", splits_record(dataset, split))
+            if dataset.skipped:
+                write_skipped(out / SKIPPED_FILES, dataset)
+        return out
+
+    out_dir = ctx.main_first(prepare, others_run=False)
+
+    # Images are fetched batch by batch from the split, which may be memory-mapped (large data sets).
+    images = dataset.train.images
+    unlabeled = torch.as_tensor(split.unlabeled, dtype=torch.long)
+    labeled = torch.as_tensor(split.labeled if config.uses_labels() else [], dtype=torch.long)
+    pin = device.type == "cuda"
+
+    def fetch(indices: torch.Tensor) -> torch.Tensor:
+        batch = images[indices] if len(indices) else torch.empty(0, *images.shape[1:])
+        return batch.pin_memory() if pin else batch
 
     # --- model, data-dependent initialisation (ActNorm; Deep SAD's centre), optimiser ------------
     model = method.build(config, dataset.in_channels).to(device)
-    generator = torch.Generator().manual_seed(config.seed)
-    init_idx = torch.randperm(len(unlabeled), generator=generator)[:256]
-    method.initialise(model, unlabeled[init_idx].to(device), config)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    generator = torch.Generator().manual_seed(config.seed)  # the same on every rank: batch order
+    # Per-rank randomness (labeled draws, augmentation); a single process keeps one generator.
+    rank_generator = torch.Generator().manual_seed(config.seed + 7919 * ctx.rank) if ctx.active else generator
+    init_idx = unlabeled[torch.randperm(len(unlabeled), generator=generator)[:256]]
+    method.initialise(model, fetch(init_idx).to(device), config)
     optimizer = torch.optim.Adam(
         [p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay
     )
     steps_per_epoch = math.ceil(len(unlabeled) / config.batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
+    step_module = _StepModule(method, model, config)
+    engine: torch.nn.Module = step_module
+    if ctx.active:
+        engine = torch.nn.parallel.DistributedDataParallel(
+            step_module,
+            device_ids=[device.index] if device.type == "cuda" else None,
+            find_unused_parameters=method.leaves_parameters_unused(model, has_labels=len(labeled) > 0),
+        )
     checkpoint = out_dir / CHECKPOINT
     if resume:
-        state = load_checkpoint(checkpoint, model, optimizer, scheduler, generator)
-        log.info(f"resuming {out_dir} at epoch {state.epoch}, step {state.step}")
+        state = load_checkpoint(checkpoint, model, optimizer, scheduler, generator, rank_generator, ctx)
+        if ctx.is_main:
+            log.info(f"resuming {out_dir} at epoch {state.epoch}, step {state.step}")
     else:
         state = LoopState()
 
     def save() -> None:
-        save_checkpoint(checkpoint, model, optimizer, scheduler, generator, state)
+        rank_states = ctx.all_gather(rank_generator.get_state()) if ctx.active else None
+        if ctx.is_main:
+            save_checkpoint(checkpoint, model, optimizer, scheduler, generator, state, rank_states)
+
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
 
     # --- epochs --------------------------------------------------------------------------------
     done_before = (state.epoch - 1) * steps_per_epoch + state.step
     progress = tqdm(
-        total=config.epochs * steps_per_epoch, initial=done_before, disable=not config.progress, unit="step"
+        total=config.epochs * steps_per_epoch,
+        initial=done_before,
+        disable=not (config.progress and ctx.is_main),
+        unit="step",
     )
     while state.epoch <= config.epochs:
         started = time.perf_counter()
@@ -238,20 +337,28 @@ def train(config: TrainConfig, resume: bool = False) -> RunResult:
             state.order = torch.randperm(len(unlabeled), generator=generator)
         while state.step < steps_per_epoch:
             batch = state.order[state.step * config.batch_size : (state.step + 1) * config.batch_size]
-            x_u = unlabeled[batch]
+            if ctx.active and len(batch) < config.batch_size:
+                # The last global batch is padded from the epoch's start (as DistributedSampler
+                # does), so every rank gets an equal, non-empty share.
+                batch = torch.cat([batch, state.order[: config.batch_size - len(batch)]])
+            x_u = fetch(unlabeled[distributed.rank_share(batch, ctx)])
             if len(labeled):
-                pick = torch.randint(len(labeled), (config.labeled_batch_size,), generator=generator)
-                x_l, y_l = labeled[pick], labeled_y[pick]
+                pick = torch.randint(len(labeled), (local_labeled_batch,), generator=rank_generator)
+                x_l = fetch(labeled[pick])
             else:
-                x_l, y_l = labeled, labeled_y
+                x_l = fetch(labeled)
+            y_l = torch.full((len(x_l),), ANOMALY, dtype=torch.long)
             x = torch.cat([x_u, x_l])
             if config.augment:
-                x = augment(x, generator)
-            x = x.to(device)
-            terms = method.loss(model, x[: len(x_u)], x[len(x_u) :], y_l.to(device), config)
+                x = augment(x, rank_generator)
+            x = x.to(device, non_blocking=pin)
+            if device.type == "cuda":
+                x = x.contiguous(memory_format=torch.channels_last)
+            with autocast:
+                terms = engine(x[: len(x_u)], x[len(x_u) :], y_l.to(device))
             state.step += 1
             progress.update(1)
-            if not torch.isfinite(terms.total):
+            if not ctx.all_min(bool(torch.isfinite(terms.total))):  # every rank skips, or none
                 state.bad_in_a_row += 1
                 state.skipped_epoch += 1
                 if state.bad_in_a_row >= config.max_bad_steps:
@@ -266,7 +373,7 @@ def train(config: TrainConfig, resume: bool = False) -> RunResult:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             scheduler.step()
-            for key, value in terms.parts.items():
+            for key, value in ctx.mean_parts(terms.parts).items():
                 state.sums[key] = state.sums.get(key, 0.0) + value
             state.n_done += 1
             progress.set_postfix({k: f"{v / state.n_done:.3f}" for k, v in state.sums.items()}, refresh=False)
@@ -275,7 +382,7 @@ def train(config: TrainConfig, resume: bool = False) -> RunResult:
                 started = time.perf_counter()
                 save()
 
-        val_scores, _ = validation_scores(method, model, dataset, config.beta, device)
+        val_scores, _ = validation_scores(method, model, dataset, config.beta, device, ctx)
         if not np.isfinite(val_scores[config.score]).all():
             raise TrainingError(
                 f"the {config.score} score is not finite on validation images after epoch {state.epoch}: "
@@ -294,22 +401,23 @@ def train(config: TrainConfig, resume: bool = False) -> RunResult:
         )
         state.history.append(row)
         terms_text = "  ".join(f"{k} {v / max(state.n_done, 1):.3f}" for k, v in state.sums.items())
-        progress.write(
-            f"epoch {state.epoch}/{config.epochs}  {terms_text}  val AUC ({config.score}) {val_auc:.4f}"
-        )
+        if ctx.is_main:
+            progress.write(
+                f"epoch {state.epoch}/{config.epochs}  {terms_text}  val AUC ({config.score}) {val_auc:.4f}"
+            )
         if not math.isnan(val_auc) and val_auc > state.best_auc:
             state.best_auc, state.best_state = val_auc, copy.deepcopy(model.state_dict())
         state.skipped_total += state.skipped_epoch
         state.epoch, state.step, state.order = state.epoch + 1, 0, None
         state.sums, state.n_done, state.skipped_epoch, state.epoch_seconds = {}, 0, 0, 0.0
-        save_weights(model, out_dir / "last.safetensors")
-        write_csv(out_dir / "train_log.csv", state.history, fieldnames=list(state.history[0]))
+        if ctx.is_main:
+            save_weights(model, out_dir / "last.safetensors")
+            write_csv(out_dir / "train_log.csv", state.history, fieldnames=list(state.history[0]))
         save()
     progress.close()
 
     if config.select == "best" and state.best_state is not None:
         model.load_state_dict(state.best_state)
-    save_weights(model, out_dir / "model.safetensors")
     evaluation = evaluate_model(
         method,
         model,
@@ -319,6 +427,7 @@ def train(config: TrainConfig, resume: bool = False) -> RunResult:
         normal_quantile=config.normal_quantile,
         beta=config.beta,
         device=device,
+        ctx=ctx,
     )
     metrics = evaluation.metrics
     metrics["training"] = {
@@ -326,10 +435,14 @@ def train(config: TrainConfig, resume: bool = False) -> RunResult:
         "epochs": config.epochs,
         "selected_epoch": _selected_epoch(state.history, config.select),
         "skipped_steps": state.skipped_total,
+        "processes": ctx.world_size,
     }
-    write_evaluation(out_dir, evaluation, metrics)  # metrics.json last: its presence marks a finished run
-    plot_training_curve(state.history, out_dir / "training_curve.png")
-    checkpoint.unlink(missing_ok=True)
+    if ctx.is_main:
+        save_weights(model, out_dir / "model.safetensors")
+        write_evaluation(out_dir, evaluation, metrics)  # metrics.json last: it marks a finished run
+        plot_training_curve(state.history, out_dir / "training_curve.png")
+        checkpoint.unlink(missing_ok=True)
+    ctx.barrier()  # nobody leaves while rank 0 still writes
     return RunResult(out_dir=out_dir, metrics=metrics, history=state.history)
 
 
@@ -341,13 +454,19 @@ def _selected_epoch(log: list[dict[str, float]], select: str) -> int:
 
 
 def run_config(
-    config: TrainConfig, dataset: ImageDataset, split: SemiSupervisedSplit, device: torch.device
+    config: TrainConfig,
+    dataset: ImageDataset,
+    split: SemiSupervisedSplit,
+    device: torch.device,
+    ctx: distributed.DistContext = distributed.SINGLE,
 ) -> dict[str, Any]:
     record = asdict(config)
     record.update(
         version=__version__,
         torch_version=torch.__version__,
         device_used=str(device),
+        processes=ctx.world_size,
+        distributed_backend=ctx.backend,
         dataset_used=dataset.name,
         dataset_source=dataset.source,
         dataset_notes=dataset.notes,

@@ -176,7 +176,7 @@ def test_cache_is_used_and_invalidated_when_a_file_changes(tmp_path, monkeypatch
     with monkeypatch.context() as patch:
         patch.setattr(filesets_module, "decode_files", no_decoding)
         cached = load_dataset("chestxray2017", 16, data_root=root, cache_dir=cache)
-    assert (cached.test.images == first.test.images).all()
+    assert (cached.test.images[:] == first.test.images[:]).all()
 
     changed = root / "test" / "NORMAL" / "img0.png"
     Image.fromarray(np.full((12, 12), 255, dtype=np.uint8)).save(changed)

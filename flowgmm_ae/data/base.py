@@ -19,6 +19,51 @@ class DataError(FlowgmmAEError):
     The message is meant for the user: it says what was wrong and how to fix it."""
 
 
+class ImageArray:
+    """uint8 images (N, C, H, W), in memory or memory-mapped from the decoded cache, that read as
+    float32 tensors in [0, 1] when indexed.
+
+    File-based data sets hold their images this way: a quarter of the memory of float tensors, and
+    a memory-mapped cache larger than RAM is paged in batch by batch instead of loaded whole.
+    ``rows`` selects this split's rows of a shared array. Index it like a tensor (an int, a slice,
+    an index array or a boolean mask); ``to_tensor()`` reads it all."""
+
+    def __init__(self, pixels: np.ndarray, rows: np.ndarray | None = None) -> None:
+        if pixels.ndim != 4 or pixels.dtype != np.uint8:
+            raise DataError(f"expected uint8 (N, C, H, W) pixels, got {pixels.dtype} {pixels.shape}")
+        self.pixels = pixels
+        self.rows = np.arange(len(pixels)) if rows is None else np.asarray(rows, dtype=np.int64)
+
+    @property
+    def shape(self) -> torch.Size:
+        return torch.Size((len(self.rows), *self.pixels.shape[1:]))
+
+    @property
+    def ndim(self) -> int:
+        return 4
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index) -> torch.Tensor:
+        if isinstance(index, torch.Tensor):
+            index = index.cpu().numpy()
+        rows = self.rows[index]
+        if np.ndim(rows) == 0:
+            return self._read(np.asarray([rows]))[0]
+        return self._read(rows)
+
+    def _read(self, rows: np.ndarray) -> torch.Tensor:
+        # Sorted reads are sequential on disk; the result is put back in the order asked for.
+        order = np.argsort(rows, kind="stable")
+        chunk = np.empty((len(rows), *self.pixels.shape[1:]), dtype=np.uint8)
+        chunk[order] = self.pixels[rows[order]]
+        return torch.from_numpy(chunk).float().div_(255.0)
+
+    def to_tensor(self) -> torch.Tensor:
+        return self[:]
+
+
 @dataclass
 class Split:
     """One split: images (N, C, H, W) float32 in [0, 1] and labels (N,) in {0, 1}.
@@ -26,7 +71,7 @@ class Split:
     ``names`` (file paths) and ``subtypes`` (e.g. CNV / DME / DRUSEN) are kept when the data set has
     them, so that scores.csv can say which image and which kind of anomaly each row is."""
 
-    images: torch.Tensor
+    images: torch.Tensor | ImageArray
     labels: np.ndarray
     names: list[str] | None = None
     subtypes: list[str] | None = None

@@ -16,7 +16,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from flowgmm_ae.data.base import ANOMALY_LABEL, NORMAL_LABEL, DataError, ImageDataset, SkippedFile, Split
+from flowgmm_ae.data.base import (
+    ANOMALY_LABEL,
+    NORMAL_LABEL,
+    DataError,
+    ImageArray,
+    ImageDataset,
+    SkippedFile,
+    Split,
+)
 from flowgmm_ae.data.cache import Decoded, DecodedCache, fingerprint
 from flowgmm_ae.data.images import read_array
 from flowgmm_ae.data.transforms import resize
@@ -161,7 +169,7 @@ def build_dataset(
                     "need both normal and anomalous ones"
                 )
         built[split] = Split(
-            images=torch.from_numpy(decoded.images[index]).float().div_(255.0),  # a copy, even if mapped
+            images=ImageArray(decoded.images, rows=np.asarray(index, dtype=np.int64)),
             labels=labels,
             names=[records[i].path for i in index],
             subtypes=[records[i].subtype for i in index],

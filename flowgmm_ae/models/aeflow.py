@@ -92,8 +92,11 @@ class AEFlow(nn.Module):
             # Dequantisation noise: without it the encoder can squeeze z onto a thin surface and
             # the NLL per dimension falls without bound (see DESIGN.md).
             z = z + self.config.latent_noise * torch.randn_like(z)
-        z_prime, log_det = self.flow(z)
-        return AEFlowOutput(z=z, z_prime=z_prime, log_det=log_det, x_hat=self.decoder(z_prime))
+        # Under bf16 autocast (--precision bf16) the flow, its log-determinant and hence the
+        # likelihood stay in float32; only the convolutional encoder and decoder run in bf16.
+        with torch.autocast(z.device.type, enabled=False):
+            z_prime, log_det = self.flow(z.float())
+        return AEFlowOutput(z=z, z_prime=z_prime, log_det=log_det, x_hat=self.decoder(z_prime).float())
 
     def log_likelihood(self, out: AEFlowOutput, y: torch.Tensor | None = None) -> torch.Tensor:
         """(B,) exact log p(z) = log p(z' | y) + log|det ∂z'/∂z|, in nats."""

@@ -1,0 +1,128 @@
+"""Training and inference throughput (images/second) of the default AE-FLOW model with the mixture
+prior, at several image sizes, on the CPU or a GPU, from random images (no data set needed).
+
+    python benchmarks/throughput.py --sizes 64,128,256 [--device cuda] [--precision bf16]
+
+A training step is exactly the loop's: forward of 64 unlabeled + 16 labeled images, the joint
+loss, backward, clipping, Adam. Medians over --steps timed steps after --warmup untimed ones.
+Writes benchmarks/results/throughput_<device>[_bf16].{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import time
+from datetime import date
+from pathlib import Path
+
+import torch
+
+from flowgmm_ae.config import TrainConfig
+from flowgmm_ae.methods import get_method
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure(size: int, device: torch.device, precision: str, steps: int, warmup: int) -> dict[str, float]:
+    config = TrainConfig(image_size=size, precision=precision)
+    method = get_method("aeflow")
+    model = method.build(config, in_channels=1).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+        torch.cuda.reset_peak_memory_stats(device)
+    x_u = torch.rand(config.batch_size, 1, size, size, device=device)
+    x_l = torch.rand(config.labeled_batch_size, 1, size, size, device=device)
+    y_l = torch.ones(config.labeled_batch_size, dtype=torch.long, device=device)
+    method.initialise(model, x_u, config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+    step_times = []
+    model.train()
+    for step in range(warmup + steps):
+        _sync(device)
+        start = time.perf_counter()
+        with autocast:
+            terms = method.loss(model, x_u, x_l, y_l, config)
+        optimizer.zero_grad(set_to_none=True)
+        terms.total.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        _sync(device)
+        if step >= warmup:
+            step_times.append(time.perf_counter() - start)
+    batch = torch.rand(256, 1, size, size, device=device)
+    infer_times = []
+    for step in range(warmup + steps):
+        _sync(device)
+        start = time.perf_counter()
+        method.raw_scores(model, batch, device)
+        _sync(device)
+        if step >= warmup:
+            infer_times.append(time.perf_counter() - start)
+    per_step = len(x_u) + len(x_l)
+    peak = (
+        torch.cuda.max_memory_allocated(device) / 2**20
+        if device.type == "cuda"
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
+    return {
+        "image_size": size,
+        "train_images_per_second": per_step / statistics.median(step_times),
+        "inference_images_per_second": len(batch) / statistics.median(infer_times),
+        "peak_memory_mib": peak,
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="64,128,256")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2)
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        name = torch.cuda.get_device_name(device)
+    else:
+        name = f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
+    rows = [measure(int(s), device, args.precision, args.steps, args.warmup) for s in args.sizes.split(",")]
+    memory = "peak GPU memory allocated" if device.type == "cuda" else "process peak RSS (cumulative)"
+    lines = [
+        f"# Throughput on {name} ({args.precision})",
+        "",
+        f"`python benchmarks/throughput.py --sizes {args.sizes} --device {args.device} "
+        f"--precision {args.precision}` — {date.today().isoformat()}, torch {torch.__version__}; "
+        f"medians of {args.steps} steps after {args.warmup} warm-up steps; default model, batch 64 + 16.",
+        "",
+        f"| image size | train images/s | inference images/s | {memory} (MiB) | parameters |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['image_size']} | {row['train_images_per_second']:.1f} "
+            f"| {row['inference_images_per_second']:.1f} | {row['peak_memory_mib']:.0f} "
+            f"| {row['parameters']:,} |"
+        )
+    stem = f"throughput_{device.type}" + ("_bf16" if args.precision == "bf16" else "")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{stem}.json").write_text(
+        json.dumps({"device": name, "precision": args.precision, "rows": rows}, indent=2) + "\n"
+    )
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
