@@ -1,5 +1,8 @@
 """Training and inference throughput (images/second) of the default AE-FLOW model with the mixture
-prior, at several image sizes, on the CPU or a GPU, from random images (no data set needed).
+prior, at several image sizes, on the CPU or a GPU, from random images (no data set needed); the
+FLOPs of a training step (counted by torch.utils.flop_counter) and, measured in the same run, the
+machine's float32 matrix-multiply throughput, so that the table shows which fraction of the
+attainable FLOP/s the training step reaches.
 
     python benchmarks/throughput.py --sizes 64,128,256 [--device cuda] [--precision bf16]
 
@@ -20,6 +23,7 @@ from datetime import date
 from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.methods import get_method
@@ -30,6 +34,19 @@ RESULTS = Path(__file__).parent / "results"
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def matmul_flops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
+    """Attainable float32 FLOP/s: the median of square n × n matrix products."""
+    a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
+    times = []
+    for _ in range(repeats + 1):
+        _sync(device)
+        start = time.perf_counter()
+        torch.mm(a, b)
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return 2 * n**3 / statistics.median(times[1:])
 
 
 def measure(size: int, device: torch.device, precision: str, steps: int, warmup: int) -> dict[str, float]:
@@ -69,6 +86,9 @@ def measure(size: int, device: torch.device, precision: str, steps: int, warmup:
         if step >= warmup:
             infer_times.append(time.perf_counter() - start)
     per_step = len(x_u) + len(x_l)
+    with FlopCounterMode(display=False) as counter:
+        method.loss(model, x_u, x_l, y_l, config).total.backward()
+    step_flops = counter.get_total_flops()
     peak = (
         torch.cuda.max_memory_allocated(device) / 2**20
         if device.type == "cuda"
@@ -79,6 +99,8 @@ def measure(size: int, device: torch.device, precision: str, steps: int, warmup:
         "train_images_per_second": per_step / statistics.median(step_times),
         "inference_images_per_second": len(batch) / statistics.median(infer_times),
         "peak_memory_mib": peak,
+        "train_flops_per_image": step_flops / per_step,
+        "train_flops_per_second": step_flops / statistics.median(step_times),
         "parameters": sum(p.numel() for p in model.parameters()),
     }
 
@@ -98,6 +120,7 @@ def main() -> None:
     else:
         name = f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
     rows = [measure(int(s), device, args.precision, args.steps, args.warmup) for s in args.sizes.split(",")]
+    attainable = matmul_flops(device)
     memory = "peak GPU memory allocated" if device.type == "cuda" else "process peak RSS (cumulative)"
     lines = [
         f"# Throughput on {name} ({args.precision})",
@@ -106,19 +129,27 @@ def main() -> None:
         f"--precision {args.precision}` — {date.today().isoformat()}, torch {torch.__version__}; "
         f"medians of {args.steps} steps after {args.warmup} warm-up steps; default model, batch 64 + 16.",
         "",
-        f"| image size | train images/s | inference images/s | {memory} (MiB) | parameters |",
-        "|---|---|---|---|---|",
+        f"Attainable float32 matmul throughput measured in the same run: {attainable / 1e9:.1f} GFLOP/s.",
+        "",
+        f"| image size | train images/s | inference images/s | train GFLOP / image | train GFLOP/s "
+        f"| share of matmul FLOP/s | {memory} (MiB) | parameters |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row['image_size']} | {row['train_images_per_second']:.1f} "
-            f"| {row['inference_images_per_second']:.1f} | {row['peak_memory_mib']:.0f} "
+            f"| {row['inference_images_per_second']:.1f} | {row['train_flops_per_image'] / 1e9:.2f} "
+            f"| {row['train_flops_per_second'] / 1e9:.1f} "
+            f"| {row['train_flops_per_second'] / attainable:.0%} | {row['peak_memory_mib']:.0f} "
             f"| {row['parameters']:,} |"
         )
     stem = f"throughput_{device.type}" + ("_bf16" if args.precision == "bf16" else "")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(
-        json.dumps({"device": name, "precision": args.precision, "rows": rows}, indent=2) + "\n"
+        json.dumps(
+            {"device": name, "precision": args.precision, "matmul_flops": attainable, "rows": rows}, indent=2
+        )
+        + "\n"
     )
     (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

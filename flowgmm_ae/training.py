@@ -348,10 +348,9 @@ def _train(
             else:
                 x_l = fetch(labeled)
             y_l = torch.full((len(x_l),), ANOMALY, dtype=torch.long)
-            x = torch.cat([x_u, x_l])
-            if config.augment:
+            x = torch.cat([x_u, x_l]).to(device, non_blocking=pin)
+            if config.augment:  # on the device: on a GPU the CPU would otherwise be the bottleneck
                 x = augment(x, rank_generator)
-            x = x.to(device, non_blocking=pin)
             if device.type == "cuda":
                 x = x.contiguous(memory_format=torch.channels_last)
             with autocast:

@@ -20,7 +20,7 @@ from tiny import tiny_cli_args
 from flowgmm_ae.cli import main
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.data.base import ImageArray
-from flowgmm_ae.distributed import DistContext
+from flowgmm_ae.distributed import DistContext, gathered_scores
 from flowgmm_ae.training import TrainingError, _local_batch_sizes
 
 ARGS = [*tiny_cli_args(epochs=3, dataset="synthetic"), "--labeled-frac", "0.05"]
@@ -133,3 +133,24 @@ def test_image_array_indexes_like_a_tensor_and_reads_from_a_memory_map(tmp_path)
     for index in (1, slice(1, 4), np.array([4, 0, 0]), torch.tensor([3, 1]), np.array([1, 0, 1, 0, 1], bool)):
         torch.testing.assert_close(array[index], tensor[index])
     torch.testing.assert_close(array.to_tensor(), tensor)
+
+
+class _TwoRanks(DistContext):
+    """Rank 0 of a pretend 2-process group whose rank 1 scores its own share the same way."""
+
+    def __init__(self, other_share):
+        super().__init__(rank=0, world_size=2)
+        object.__setattr__(self, "other_share", other_share)
+
+    def all_gather(self, value):
+        return [value, self.other_share]
+
+
+def test_gathered_scores_come_back_in_the_original_order():
+    images = torch.arange(5 * 4, dtype=torch.float32).reshape(5, 1, 2, 2)
+
+    def score(batch):
+        return {"sum": batch.sum(dim=(1, 2, 3)).numpy().astype(np.float64)}
+
+    merged = gathered_scores(score, images, _TwoRanks(score(images[1::2])))
+    np.testing.assert_array_equal(merged["sum"], score(images)["sum"])
