@@ -256,6 +256,22 @@ def _report(result) -> None:
     show_default=True,
     help="Channels of the first encoder stage (doubling per stage, up to 256).",
 )
+@click.option(
+    "--encoder",
+    type=click.Choice(["conv", "wrn50"]),
+    default="conv",
+    show_default=True,
+    help="conv: the small convolutional encoder; wrn50: AE-FLOW's Wide-ResNet-50-2 trunk (layer3, "
+    "stride 16), frozen unless --finetune-encoder.",
+)
+@click.option(
+    "--encoder-weights",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A torchvision wide_resnet50_2 state dict (torch.save or .safetensors) for --encoder wrn50; "
+    "ImageNet weights are not downloaded.",
+)
+@click.option("--finetune-encoder", is_flag=True, help="Train the wrn50 trunk too.")
 @click.option("--flow-steps", type=click.IntRange(min=1), default=4, show_default=True)
 @click.option(
     "--flow-hidden",

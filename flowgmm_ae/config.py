@@ -32,6 +32,9 @@ class TrainConfig:
     stride: int | None = None  # None: 16, or image_size // 4 for small images (latent ≥ 4 × 4)
     latent_channels: int = 16
     base_width: int = 32
+    encoder: str = "conv"  # or "wrn50" (AE-FLOW's Wide-ResNet-50-2 trunk; aeflow only)
+    encoder_weights: str | None = None  # a torchvision wide_resnet50_2 state dict file
+    finetune_encoder: bool = False
     flow_steps: int = 4
     flow_hidden: int = 64
     latent_noise: float = 0.05
@@ -60,6 +63,8 @@ class TrainConfig:
     def resolved_stride(self) -> int:
         if self.stride is not None:
             return self.stride
+        if self.encoder == "wrn50":
+            return 16
         return min(16, max(1, self.image_size // 4))
 
     def model_config(self, in_channels: int) -> ModelConfig:
@@ -72,6 +77,8 @@ class TrainConfig:
             flow_steps=self.flow_steps,
             flow_hidden=self.flow_hidden,
             latent_noise=self.latent_noise,
+            encoder=self.encoder,
+            finetune_encoder=self.finetune_encoder,
         )
 
     def uses_labels(self) -> bool:

@@ -9,6 +9,7 @@ every method sees the same data, split, batches, augmentation, checkpoint rule a
 from __future__ import annotations
 
 import importlib
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ import torch
 from torch import nn
 
 from flowgmm_ae.models import AEFlow, AEFlowOutput
+from flowgmm_ae.models.wide_resnet import load_torchvision_weights
 from flowgmm_ae.objectives import joint_objective
 from flowgmm_ae.priors import build_prior
 from flowgmm_ae.scoring import map_scale, raw_scores
@@ -99,6 +101,11 @@ class AEFlowMethod(Method):
         return AEFlow(model_config, prior)
 
     def initialise(self, model: AEFlow, x_unlabeled: torch.Tensor, config: TrainConfig) -> None:
+        if config.encoder_weights:
+            ignored = load_torchvision_weights(model.encoder.trunk, config.encoder_weights)
+            logging.getLogger("flowgmm_ae").info(
+                f"encoder trunk loaded from {config.encoder_weights} ({len(ignored)} later keys unused)"
+            )
         with torch.no_grad():
             model(x_unlabeled)  # ActNorm's data-dependent initialisation
 

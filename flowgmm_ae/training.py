@@ -189,6 +189,10 @@ def train(config: TrainConfig, resume: bool = False) -> RunResult:
             raise TrainingError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
     if config.lr <= 0:
         raise TrainingError(f"--lr must be positive, got {config.lr}")
+    if config.encoder != "conv" and config.method != "aeflow":
+        raise TrainingError(f"--encoder {config.encoder} is for --method aeflow only")
+    if (config.encoder_weights or config.finetune_encoder) and config.encoder != "wrn50":
+        raise TrainingError("--encoder-weights and --finetune-encoder need --encoder wrn50")
     try:
         config.model_config(in_channels=1).validate()
     except ValueError as error:

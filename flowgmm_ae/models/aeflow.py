@@ -17,7 +17,10 @@ from torch import nn
 
 from flowgmm_ae.models.autoencoder import Decoder, Encoder
 from flowgmm_ae.models.flow import LatentFlow
+from flowgmm_ae.models.wide_resnet import TRUNK_STRIDE, PretrainedEncoder
 from flowgmm_ae.priors import LatentPrior
+
+ENCODERS = ("conv", "wrn50")
 
 
 @dataclass
@@ -33,6 +36,8 @@ class ModelConfig:
     flow_steps: int = 4
     flow_hidden: int = 64
     latent_noise: float = 0.05
+    encoder: str = "conv"  # or "wrn50": AE-FLOW's Wide-ResNet-50-2 trunk (stride 16)
+    finetune_encoder: bool = False  # train the wrn50 trunk too (it is frozen by default)
 
     @property
     def latent_shape(self) -> tuple[int, int, int]:
@@ -46,6 +51,12 @@ class ModelConfig:
 
     def validate(self) -> None:
         """Raise ValueError, naming the option, if these settings cannot build a model."""
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"unknown encoder {self.encoder!r}; choose one of {', '.join(ENCODERS)}")
+        if self.encoder == "wrn50" and self.stride != TRUNK_STRIDE:
+            raise ValueError(
+                f"--encoder wrn50 down-samples by {TRUNK_STRIDE}, not by the stride {self.stride}"
+            )
         if self.stride < 1 or self.stride & (self.stride - 1):
             raise ValueError(f"the encoder stride must be a power of two, got {self.stride}")
         if self.image_size % self.stride != 0 or self.image_size < self.stride:
@@ -81,7 +92,11 @@ class AEFlow(nn.Module):
             base_width=config.base_width,
             max_width=config.max_width,
         )
-        self.encoder = Encoder(in_channels=config.in_channels, **kwargs)
+        self.encoder: nn.Module = (
+            PretrainedEncoder(config.in_channels, config.latent_channels, frozen=not config.finetune_encoder)
+            if config.encoder == "wrn50"
+            else Encoder(in_channels=config.in_channels, **kwargs)
+        )
         self.flow = LatentFlow(config.latent_channels, config.flow_steps, config.flow_hidden)
         self.decoder = Decoder(out_channels=config.in_channels, **kwargs)
         self.prior = prior
