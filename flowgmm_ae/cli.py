@@ -328,6 +328,13 @@ def _report(result) -> None:
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option(
+    "--loader-workers",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Threads that read unlabeled batches ahead (useful on GPUs; the results do not change).",
+)
+@click.option(
     "--precision",
     type=click.Choice(["fp32", "bf16"]),
     default="fp32",

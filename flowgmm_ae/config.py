@@ -56,6 +56,7 @@ class TrainConfig:
     select: str = "best"  # "best": checkpoint with the best validation AUC; "last": the last epoch
     seed: int = 0
     device: str = "auto"
+    loader_workers: int = 0  # threads reading batches ahead (for GPUs; results do not change)
     precision: str = "fp32"  # or "bf16": autocast for encoder/decoder; flow and prior stay float32
     out: str | None = None
     progress: bool = True

@@ -33,6 +33,7 @@ from flowgmm_ae.data.transforms import augment
 from flowgmm_ae.errors import FlowgmmAEError, resolve_device
 from flowgmm_ae.evaluation import evaluate_model, validation_scores, write_evaluation
 from flowgmm_ae.io import read_json, save_weights, write_csv, write_json
+from flowgmm_ae.loader import BatchFeeder
 from flowgmm_ae.methods import Method, get_method
 from flowgmm_ae.metrics import ranking_metrics
 from flowgmm_ae.plots import plot_training_curve
@@ -284,10 +285,8 @@ def _train(
     unlabeled = torch.as_tensor(split.unlabeled, dtype=torch.long)
     labeled = torch.as_tensor(split.labeled if config.uses_labels() else [], dtype=torch.long)
     pin = device.type == "cuda"
-
-    def fetch(indices: torch.Tensor) -> torch.Tensor:
-        batch = images[indices] if len(indices) else torch.empty(0, *images.shape[1:])
-        return batch.pin_memory() if pin else batch
+    feeder = BatchFeeder(images, unlabeled, config.batch_size, ctx, pin, config.loader_workers)
+    fetch = feeder.fetch
 
     # --- model, data-dependent initialisation (ActNorm; Deep SAD's centre), optimiser ------------
     model = method.build(config, dataset.in_channels).to(device)
@@ -339,13 +338,9 @@ def _train(
         model.train()
         if state.order is None:
             state.order = torch.randperm(len(unlabeled), generator=generator)
+        feeder.start_epoch(state.order)
         while state.step < steps_per_epoch:
-            batch = state.order[state.step * config.batch_size : (state.step + 1) * config.batch_size]
-            if ctx.active and len(batch) < config.batch_size:
-                # The last global batch is padded from the epoch's start (as DistributedSampler
-                # does), so every rank gets an equal, non-empty share.
-                batch = torch.cat([batch, state.order[: config.batch_size - len(batch)]])
-            x_u = fetch(unlabeled[distributed.rank_share(batch, ctx)])
+            x_u = feeder.unlabeled_batch(state.step, steps_per_epoch)
             if len(labeled):
                 pick = torch.randint(len(labeled), (local_labeled_batch,), generator=rank_generator)
                 x_l = fetch(labeled[pick])
@@ -418,6 +413,7 @@ def _train(
             write_csv(out_dir / "train_log.csv", state.history, fieldnames=list(state.history[0]))
         save()
     progress.close()
+    feeder.close()
 
     if config.select == "best" and state.best_state is not None:
         model.load_state_dict(state.best_state)

@@ -154,3 +154,13 @@ def test_gathered_scores_come_back_in_the_original_order():
 
     merged = gathered_scores(score, images, _TwoRanks(score(images[1::2])))
     np.testing.assert_array_equal(merged["sum"], score(images)["sum"])
+
+
+def test_loader_workers_read_ahead_without_changing_the_result(tmp_path):
+    runs = {}
+    for workers in ("0", "2"):
+        out = tmp_path / f"w{workers}"
+        result = CliRunner().invoke(main, ["train", *ARGS, "--loader-workers", workers, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        runs[workers] = json.loads((out / "metrics.json").read_text())["scores"]
+    assert runs["0"] == runs["2"]
