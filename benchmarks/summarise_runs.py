@@ -26,7 +26,10 @@ def row(run: Path) -> str:
         train_seconds = sum(float(r["seconds"]) for r in csv.DictReader(handle))
     timing = run.parent / f"{run.name}.time"  # written by /usr/bin/time in the shell scripts
     wall = timing.read_text().split()[0] if timing.exists() else "–"
-    what = f"{config['prior']} prior, labeled fraction {config['labeled_frac']}, {config['epochs']} epochs"
+    what = (
+        f"{config['prior']} prior, labeled fraction {config['labeled_frac']}, {config['image_size']} px, "
+        f"{config['epochs']} epochs"
+    )
     metrics = " | ".join(f"{test[k]:.4f}" for k in ("auc", "f1", "acc", "sen", "spe"))
     return f"| {what} | {config['n_labeled']} | {metrics} | {train_seconds / 60:.1f} | {wall} |"
 
