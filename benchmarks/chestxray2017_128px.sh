@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # ChestXRay2017 (Kermany) at 128 px, seed 0: flowgmm-ae with 5 % labeled anomalies and unsupervised
-# AE-FLOW (labeled fraction 0). 10 epochs each (~2 min per epoch on 2 CPU cores, ~45 min in all).
+# AE-FLOW (labeled fraction 0). 10 epochs each (~2.5 min per epoch on 2 CPU cores, ~45 min in all).
+# The committed results.md also holds rows run with the earlier default stride 16 and by hand
+# (--image-size 64; --stride 32); the config.json of each run folder records its options.
 #   FLOWGMM_AE_DATA=../shared/data bash benchmarks/chestxray2017_128px.sh
 # Run folders go to benchmarks/results/chestxray2017_128px/runs/ (not committed); the summary to
 # benchmarks/results/chestxray2017_128px/results.md.

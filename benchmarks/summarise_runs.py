@@ -28,6 +28,7 @@ def row(run: Path) -> str:
     wall = timing.read_text().split()[0] if timing.exists() else "–"
     what = (
         f"{config['prior']} prior, labeled fraction {config['labeled_frac']}, {config['image_size']} px, "
+        f"stride {config['model']['stride']}, "
         f"{config['epochs']} epochs"
     )
     metrics = " | ".join(f"{test[k]:.4f}" for k in ("auc", "f1", "acc", "sen", "spe"))

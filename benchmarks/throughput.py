@@ -112,6 +112,7 @@ def main() -> None:
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--tag", default="", help="Appended to the result file names (e.g. jemalloc).")
     args = parser.parse_args()
     device = torch.device(args.device)
     if device.type == "cuda":
@@ -144,6 +145,7 @@ def main() -> None:
             f"| {row['parameters']:,} |"
         )
     stem = f"throughput_{device.type}" + ("_bf16" if args.precision == "bf16" else "")
+    stem += f"_{args.tag}" if args.tag else ""
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(
         json.dumps(

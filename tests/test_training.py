@@ -62,3 +62,14 @@ def test_config_records_every_option_and_the_version(tmp_path):
     ):
         assert key in config, key
     assert config["model"]["latent_channels"] == 4
+
+
+def test_default_stride_gives_a_small_latent_and_a_valid_model():
+    from flowgmm_ae.config import TrainConfig
+
+    sizes = (16, 28, 32, 64, 96, 128, 256)
+    strides = {size: TrainConfig(image_size=size).resolved_stride() for size in sizes}
+    assert strides == {16: 4, 28: 4, 32: 8, 64: 16, 96: 16, 128: 32, 256: 64}
+    for size in strides:
+        TrainConfig(image_size=size).model_config(in_channels=1).validate()
+    assert TrainConfig(image_size=128, encoder="wrn50").resolved_stride() == 16
