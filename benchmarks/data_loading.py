@@ -33,6 +33,20 @@ def timed_load(dataset: str, data_root: str | None, size: int, cache_dir: str) -
     return time.perf_counter() - start, sum(len(getattr(loaded, s)) for s in ("train", "val", "test"))
 
 
+def batch_read_ms(dataset: str, data_root: str | None, size: int, cache_dir: str, batch: int = 80) -> float:
+    """Median milliseconds to read one random training batch (64 unlabeled + 16 labeled images by
+    default) out of the memory-mapped cache, as the training loop does every step."""
+    images = load_dataset(dataset, size, data_root=data_root, cache_dir=cache_dir).train.images
+    generator = torch.Generator().manual_seed(0)
+    times = []
+    for _ in range(20):
+        indices = torch.randperm(len(images), generator=generator)[:batch]
+        start = time.perf_counter()
+        images[indices]
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
 def training_rate(run_dir: Path) -> dict[str, float]:
     """Training images/second of each epoch of a finished run (unlabeled + labeled images seen)."""
     config = json.loads((run_dir / "config.json").read_text())
@@ -57,19 +71,22 @@ def main() -> None:
     parser.add_argument("--run", type=Path, default=None, help="A finished run folder on the same data.")
     args = parser.parse_args()
 
-    cold, warm = [], []
+    cold, warm, reads = [], [], []
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as cache:
             seconds, count = timed_load(args.dataset, args.data_root, args.image_size, cache)
             cold.append(count / seconds)
             seconds, count = timed_load(args.dataset, args.data_root, args.image_size, cache)
             warm.append(count / seconds)
+            reads.append(batch_read_ms(args.dataset, args.data_root, args.image_size, cache))
+    read_ms = statistics.median(reads)
     result = {
         "dataset": args.dataset,
         "image_size": args.image_size,
         "images": count,
         "decode_images_per_second": statistics.median(cold),
         "cached_images_per_second": statistics.median(warm),
+        "batch_read_ms": read_ms,
         "repeats": args.repeats,
         "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads",
         "torch": torch.__version__,
@@ -91,12 +108,14 @@ def main() -> None:
         f"| first load: decode + resize the files (empty cache) | {result['decode_images_per_second']:.0f} |",
         f"| later loads: memory-mapped decoded cache | {result['cached_images_per_second']:.0f} |",
     ]
+    batch_line = f"Reading one training batch (80 random images) from the cache: {read_ms:.1f} ms (median)."
     if args.run:
         training = result["training"]
         lines.append(
             f"| training epoch (`{args.run.name}`, median of {training['epochs']} epochs) "
             f"| {training['train_images_per_second']:.0f} |"
         )
+    lines += ["", batch_line]
     (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -6,8 +6,9 @@ attainable FLOP/s the training step reaches.
 
     python benchmarks/throughput.py --sizes 64,128,256 [--device cuda] [--precision bf16]
 
-A training step is exactly the loop's: forward of 64 unlabeled + 16 labeled images, the joint
-loss, backward, clipping, Adam. Medians over --steps timed steps after --warmup untimed ones.
+A training step here is the loop's model work: forward of 64 unlabeled + 16 labeled images, the
+joint loss, backward, clipping, Adam; not its data reading and augmentation (measured apart by
+data_loading.py). Medians over --steps timed steps after --warmup untimed ones.
 Writes benchmarks/results/throughput_<device>[_bf16].{json,md}.
 """
 

@@ -58,11 +58,14 @@ class DistContext:
         dist.all_gather_object(gathered, value)
         return gathered
 
-    def all_min(self, flag: bool) -> bool:
-        """True only if ``flag`` is true on every rank (e.g. a finite loss everywhere)."""
+    def agree_on_step(self, finite: bool, parts: dict[str, float]) -> tuple[bool, dict[str, float]]:
+        """One collective per training step: whether the loss was finite on every rank (then all
+        ranks step, else all skip) and the per-term losses averaged over ranks, for logging."""
         if not self.active:
-            return flag
-        return bool(min(self.all_gather(bool(flag))))
+            return finite, parts
+        gathered = self.all_gather((bool(finite), parts))
+        averaged = {key: float(np.mean([p[key] for _, p in gathered])) for key in parts}
+        return all(flag for flag, _ in gathered), averaged
 
     def main_first(self, work: Callable[[], Any], others_run: bool = True) -> Any:
         """``work()`` on rank 0 first; if it fails there with a user-facing error, every rank raises
@@ -82,13 +85,6 @@ class DistContext:
         if message is not None:
             raise FlowgmmAEError(message)
         return work() if others_run else value
-
-    def mean_parts(self, parts: dict[str, float]) -> dict[str, float]:
-        """Per-term losses averaged over ranks, for logging."""
-        if not self.active:
-            return parts
-        gathered = self.all_gather(parts)
-        return {key: float(np.mean([p[key] for p in gathered])) for key in parts}
 
 
 SINGLE = DistContext()

@@ -235,7 +235,7 @@ def _local_batch_sizes(config: TrainConfig, ctx: distributed.DistContext) -> tup
 def _train(
     config: TrainConfig, resume: bool, method: Method, device: torch.device, ctx: distributed.DistContext
 ) -> RunResult:
-    local_batch, local_labeled_batch = _local_batch_sizes(config, ctx)
+    _, local_labeled_batch = _local_batch_sizes(config, ctx)  # the feeder shares out the unlabeled batch
     torch.manual_seed(config.seed + ctx.rank)  # rank 0 as a single process; DDP copies its weights
     np.random.seed(config.seed)
 
@@ -356,7 +356,8 @@ def _train(
                 terms = engine(x[: len(x_u)], x[len(x_u) :], y_l.to(device))
             state.step += 1
             progress.update(1)
-            if not ctx.all_min(bool(torch.isfinite(terms.total))):  # every rank skips, or none
+            finite, parts = ctx.agree_on_step(bool(torch.isfinite(terms.total)), terms.parts)
+            if not finite:  # every rank skips, or none
                 state.bad_in_a_row += 1
                 state.skipped_epoch += 1
                 if state.bad_in_a_row >= config.max_bad_steps:
@@ -371,7 +372,7 @@ def _train(
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             scheduler.step()
-            for key, value in ctx.mean_parts(terms.parts).items():
+            for key, value in parts.items():
                 state.sums[key] = state.sums.get(key, 0.0) + value
             state.n_done += 1
             progress.set_postfix({k: f"{v / state.n_done:.3f}" for k, v in state.sums.items()}, refresh=False)
