@@ -6,6 +6,7 @@ attainable FLOP/s the training step reaches.
 
     python benchmarks/throughput.py --sizes 64,128,256 [--device cuda] [--precision bf16]
 
+Runs as the training loop does: channels_last tensors, glibc malloc keeping freed memory.
 A training step here is the loop's model work: forward of 64 unlabeled + 16 labeled images, the
 joint loss, backward, clipping, Adam; not its data reading and augmentation (measured apart by
 data_loading.py). Medians over --steps timed steps after --warmup untimed ones.
@@ -28,6 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.methods import get_method
+from flowgmm_ae.runtime import keep_freed_memory
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -53,12 +55,15 @@ def matmul_flops(device: torch.device, n: int = 2048, repeats: int = 5) -> float
 def measure(size: int, device: torch.device, precision: str, steps: int, warmup: int) -> dict[str, float]:
     config = TrainConfig(image_size=size, precision=precision)
     method = get_method("aeflow")
-    model = method.build(config, in_channels=1).to(device)
+    model = method.build(config, in_channels=1).to(device, memory_format=torch.channels_last)
     if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
         torch.cuda.reset_peak_memory_stats(device)
-    x_u = torch.rand(config.batch_size, 1, size, size, device=device)
-    x_l = torch.rand(config.labeled_batch_size, 1, size, size, device=device)
+    x_u = torch.rand(config.batch_size, 1, size, size, device=device).contiguous(
+        memory_format=torch.channels_last
+    )
+    x_l = torch.rand(config.labeled_batch_size, 1, size, size, device=device).contiguous(
+        memory_format=torch.channels_last
+    )
     y_l = torch.ones(config.labeled_batch_size, dtype=torch.long, device=device)
     method.initialise(model, x_u, config)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -77,7 +82,7 @@ def measure(size: int, device: torch.device, precision: str, steps: int, warmup:
         _sync(device)
         if step >= warmup:
             step_times.append(time.perf_counter() - start)
-    batch = torch.rand(256, 1, size, size, device=device)
+    batch = torch.rand(256, 1, size, size, device=device).contiguous(memory_format=torch.channels_last)
     infer_times = []
     for step in range(warmup + steps):
         _sync(device)
@@ -116,6 +121,7 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="Appended to the result file names (e.g. jemalloc).")
     args = parser.parse_args()
     device = torch.device(args.device)
+    keep_freed_memory()  # as the training loop does (flowgmm_ae/runtime.py)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         name = torch.cuda.get_device_name(device)

@@ -71,6 +71,8 @@ class Cell:
             variant = {"method": "aeflow", "prior": self.variant}
         else:
             variant = {"method": self.variant, "score": get_method(self.variant).default_score}
+        if self.variant != "gmm":
+            variant["class_weight"] = 0.0  # the class term belongs to the mixture prior
         return replace(
             base, seed=self.seed, out=str(out_dir / "runs" / self.name), progress=False, **variant, **labels
         )

@@ -32,6 +32,7 @@ from flowgmm_ae.io import write_csv
 from flowgmm_ae.methods import BASELINES, METHODS, SCORE_CHOICES, get_method
 from flowgmm_ae.metrics import THRESHOLD_POLICIES
 from flowgmm_ae.runs import load_model, load_run_dataset, read_config
+from flowgmm_ae.runtime import keep_freed_memory
 from flowgmm_ae.training import TrainConfig, train
 
 METRIC_COLUMNS = ("auc", "auprc", "f1", "acc", "sen", "spe", "threshold")
@@ -146,6 +147,7 @@ def _data_loading_options(command: Callable) -> Callable:
 def main() -> None:
     """Semi-supervised medical-image anomaly detection: AE-FLOW with a Gaussian-mixture prior."""
     _setup_logging()
+    keep_freed_memory()
 
 
 def _resume(ctx: click.Context, run_dir: str, progress: bool) -> None:
@@ -300,6 +302,15 @@ def _report(result) -> None:
     default=1.0,
     show_default=True,
     help="Weight λ of the labeled likelihood term.",
+)
+@click.option(
+    "--class-weight",
+    "--gamma",
+    "class_weight",
+    type=click.FloatRange(min=0.0),
+    default=0.0,
+    show_default=True,
+    help="Weight γ of the cross-entropy of the mixture's class posterior p(y|x) (hybrid objective).",
 )
 @click.option(
     "--beta",
@@ -588,6 +599,14 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
 @click.option("--normal-quantile", type=click.FloatRange(0.0, 1.0), default=0.95, show_default=True)
 @click.option("--beta", type=BETA, default="0.9", show_default=True, help="As for train.")
 @click.option(
+    "--class-weight",
+    "class_weight",
+    type=click.FloatRange(min=0.0),
+    default=TrainConfig.class_weight,
+    show_default=True,
+    help="As for train; applies to the gmm prior's cells only.",
+)
+@click.option(
     "--plot-budget",
     type=float,
     default=None,
@@ -612,6 +631,7 @@ def ablate_command(
     score,
     normal_quantile,
     beta,
+    class_weight,
     plot_budget,
     out,
 ) -> None:
@@ -636,6 +656,7 @@ def ablate_command(
         score=score,
         normal_quantile=normal_quantile,
         beta=beta,
+        class_weight=class_weight,
     )
     budgets = n_labeled if n_labeled is not None else labeled_fracs
     try:

@@ -45,6 +45,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     alpha: float = 0.5
     labeled_weight: float = 1.0
+    class_weight: float = 0.0  # γ: weight of the class-posterior cross-entropy (mixture prior only)
     beta: float | str = 0.9  # or "auto": chosen on validation
     augment: bool = True
     grad_clip: float = 10.0

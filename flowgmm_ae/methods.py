@@ -126,6 +126,7 @@ class AEFlowMethod(Method):
             alpha=config.alpha,
             labeled_weight=config.labeled_weight,
             unlabeled_as_normal=config.contamination == 0 and not config.learn_weights,
+            class_weight=config.class_weight,
         )
         return StepLoss(terms.total, terms.as_floats())
 

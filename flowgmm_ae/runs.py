@@ -50,7 +50,8 @@ def load_model(
     except Exception as error:  # safetensors raises its own error types for corrupt files
         raise RunFolderError(f"could not load {path}: {error}") from error
     model.eval()
-    return model, config
+    # channels_last as in training, so that scores recomputed here match the run's to the bit.
+    return model.to(memory_format=torch.channels_last), config
 
 
 def load_run_dataset(

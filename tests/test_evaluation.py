@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from PIL import Image
 from tiny import TINY
 
-from flowgmm_ae.ablation import run_ablation
+from flowgmm_ae.ablation import make_grid, run_ablation
 from flowgmm_ae.cli import main
 from flowgmm_ae.data.synthetic import make_synthetic
 from flowgmm_ae.training import TrainConfig
@@ -125,3 +125,13 @@ def test_score_works_for_a_baseline_run_and_refuses_maps(tmp_path):
     assert "x.png" in result.output
     refused = CliRunner().invoke(main, ["score", str(out), str(image), "--maps", str(tmp_path / "m")])
     assert refused.exit_code != 0 and "AE-FLOW" in refused.output
+
+
+def test_ablation_gives_the_class_weight_to_the_mixture_cells_only(tmp_path):
+    base = TrainConfig(class_weight=0.5, **TINY)
+    configs = {
+        c.variant: c.config(base, tmp_path)
+        for c in make_grid(("gaussian", "gmm", "supervised"), (0.05,), (0,))
+    }
+    assert configs["gmm"].class_weight == 0.5
+    assert configs["gaussian"].class_weight == 0.0 and configs["supervised"].class_weight == 0.0

@@ -53,3 +53,29 @@ def test_ssim_dissimilarity_is_zero_for_identical_images():
     x = torch.rand(3, 1, 16, 16)
     torch.testing.assert_close(structural_dissimilarity(x, x), torch.zeros(3), atol=1e-5, rtol=0)
     assert (structural_dissimilarity(x, torch.rand(3, 1, 16, 16)) > 0.5).all()
+
+
+def test_class_term_is_the_cross_entropy_of_the_mixture_posterior(tiny_model):
+    x_u, out_u, out_l, y_l = _batches(tiny_model)
+    plain = joint_objective(tiny_model, x_u, out_u, out_l, y_l, alpha=0.3)
+    hybrid = joint_objective(tiny_model, x_u, out_u, out_l, y_l, alpha=0.3, class_weight=2.0)
+    assert plain.classification is None and "class_ce" not in plain.as_floats()
+    posterior = torch.cat(
+        [tiny_model.prior.posterior(out_u.z_prime)[:, 0], tiny_model.prior.posterior(out_l.z_prime)[:, 1]]
+    )
+    expected_ce = -torch.log(posterior).mean()
+    torch.testing.assert_close(hybrid.classification, expected_ce)
+    torch.testing.assert_close(hybrid.total, plain.total + 2.0 * expected_ce)
+    # Taken as unlabeled (contamination > 0), the unlabeled images carry no class: labeled ones only.
+    mixture = joint_objective(tiny_model, x_u, out_u, out_l, y_l, unlabeled_as_normal=False, class_weight=1.0)
+    torch.testing.assert_close(
+        mixture.classification, -torch.log(tiny_model.prior.posterior(out_l.z_prime)[:, 1]).mean()
+    )
+
+
+def test_class_term_pulls_both_means(tiny_model):
+    x_u, out_u, out_l, y_l = _batches(tiny_model)
+    terms = joint_objective(tiny_model, x_u, out_u, out_l, y_l, alpha=0.0, class_weight=1.0)
+    (terms.total - terms.recon).backward()
+    grad = tiny_model.prior.means.grad
+    assert grad[0].abs().sum() > 0 and grad[1].abs().sum() > 0

@@ -73,3 +73,11 @@ def test_default_stride_gives_a_small_latent_and_a_valid_model():
     for size in strides:
         TrainConfig(image_size=size).model_config(in_channels=1).validate()
     assert TrainConfig(image_size=128, encoder="wrn50").resolved_stride() == 16
+
+
+def test_class_weight_is_logged_and_needs_the_mixture(tmp_path):
+    result = train(TrainConfig(out=str(tmp_path / "run"), class_weight=1.0, **TINY))
+    assert result.history[0]["class_ce"] > 0
+    assert "class_ce" in (tmp_path / "run" / "train_log.csv").read_text().splitlines()[0]
+    with pytest.raises(TrainingError, match="--class-weight needs the mixture prior"):
+        train(TrainConfig(out=str(tmp_path / "g"), prior="gaussian", class_weight=1.0, **TINY))
