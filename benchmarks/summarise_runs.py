@@ -19,7 +19,7 @@ PUBLISHED = (
 )
 
 
-def row(run: Path) -> str:
+def row(run: Path, efficiency: bool = False) -> str:
     config = json.loads((run / "config.json").read_text())
     metrics_file = json.loads((run / "metrics.json").read_text())
     test, val_auc = metrics_file["test"], metrics_file["val"]["auc"]
@@ -34,22 +34,29 @@ def row(run: Path) -> str:
     )
     values = (val_auc, *(test[k] for k in ("auc", "f1", "acc", "sen", "spe")))
     metrics = " | ".join(f"{v:.4f}" for v in values)
-    return f"| {what} | {config['n_labeled']} | {metrics} | {train_seconds / 60:.1f} | {wall} |"
+    line = f"| {what} | {config['n_labeled']} | {metrics} | {train_seconds / 60:.1f} | {wall} |"
+    if efficiency:  # validation AUC above chance per training minute
+        line += f" {(val_auc - 0.5) / (train_seconds / 60):.3f} |"
+    return line
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path)
     parser.add_argument("--title", default="Runs")
+    parser.add_argument(
+        "--efficiency", action="store_true", help="Add (val AUC − 0.5) per training minute, for sweeps."
+    )
     args = parser.parse_args()
     runs = sorted(p for p in args.runs.iterdir() if (p / "metrics.json").exists())
     print(f"# {args.title}\n")
     print("Test split; thresholds (max-F1) chosen on validation; seed 0.\n")
-    print("| run | labeled images | val AUC | AUC | F1 | ACC | SEN | SPE | training min | wall s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    extra = " (val AUC − 0.5) / min |" if args.efficiency else ""
+    print(f"| run | labeled images | val AUC | AUC | F1 | ACC | SEN | SPE | training min | wall s |{extra}")
+    print("|---|---|---|---|---|---|---|---|---|---|" + ("---|" if args.efficiency else ""))
     for run in runs:
-        print(row(run))
-    print(PUBLISHED)
+        print(row(run, args.efficiency))
+    print(PUBLISHED + (" – |" if args.efficiency else ""))
 
 
 if __name__ == "__main__":

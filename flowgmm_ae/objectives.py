@@ -81,7 +81,8 @@ def joint_objective(
 
     ``unlabeled_as_normal`` scores the unlabeled pool under the normal component (contamination 0);
     otherwise under the mixture marginal with the prior's weights. A prior with a single component
-    (the standard Gaussian) ignores labels, so pass no labeled batch for it.
+    (the standard Gaussian) ignores labels, so pass no labeled batch for it. ``class_weight`` γ > 0
+    adds γ · the cross-entropy of the class posterior (mixture prior only).
     """
     dim = model.config.latent_dim
     n_unlabeled = x_unlabeled.shape[0]
