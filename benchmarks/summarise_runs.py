@@ -31,6 +31,7 @@ def row(run: Path, efficiency: bool = False) -> str:
         f"{config['prior']} prior, labeled fraction {config['labeled_frac']}, {config['image_size']} px, "
         f"stride {config['model']['stride']}, "
         f"{config['epochs']} epochs"
+        + (f", class weight {config['class_weight']:g}" if config.get("class_weight") else "")
     )
     values = (val_auc, *(test[k] for k in ("auc", "f1", "acc", "sen", "spe")))
     metrics = " | ".join(f"{v:.4f}" for v in values)

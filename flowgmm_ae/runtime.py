@@ -2,11 +2,12 @@
 
 glibc's malloc hands every block above its mmap threshold (at most 32 MiB) to the kernel with
 ``mmap`` and back with ``munmap`` when freed. A training step at 128 px allocates and frees
-activations of 100+ MiB dozens of times, so every step faults fresh zero pages in again: measured
-here, 12.9 million minor page faults and 40 s of system time in a 61 s run, and half of each step's
-wall time (benchmarks/cpu_speedups.py). :func:`keep_freed_memory` tells malloc to serve large blocks
-from its heap and keep freed memory for reuse instead; the price is a peak resident size about a
-fifth higher, since freed memory is not returned to the system while the process lives.
+activations of 100+ MiB dozens of times, so every step faults fresh zero pages in again: at 128 px
+about 2 million minor page faults and 5.8 s of system CPU time per 8.6 s step
+(benchmarks/results/cpu_speedups.md). :func:`keep_freed_memory` tells malloc to serve large blocks
+from its heap and keep freed memory for reuse instead (5.3 s per step); the price is a peak resident
+size a fifth to a third higher, since freed memory is not returned to the system while the process
+lives.
 
 Set ``FLOWGMM_AE_MALLOC=default`` to leave malloc as it is.
 """

@@ -293,8 +293,8 @@ def _train(
     fetch = feeder.fetch
 
     # --- model, data-dependent initialisation (ActNorm; Deep SAD's centre), optimiser ------------
-    # channels_last on the CPU too: 1.4x faster steps at 64 px, 1.15x at 128 px on top of the
-    # allocator setting (benchmarks/results/cpu_speedups.md).
+    # channels_last on the CPU too: alone 1.35x faster steps at 64 px; on top of the allocator
+    # setting 1.17x at 128 px (benchmarks/results/cpu_speedups.md).
     model = method.build(config, dataset.in_channels).to(device, memory_format=torch.channels_last)
     generator = torch.Generator().manual_seed(config.seed)  # the same on every rank: batch order
     # Per-rank randomness (labeled draws, augmentation); a single process keeps one generator.

@@ -1,5 +1,6 @@
 """Process-level CPU settings: glibc malloc keeps freed memory, and the opt-out is honoured."""
 
+import os
 import platform
 import subprocess
 import sys
@@ -10,7 +11,7 @@ GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
 # Allocate and free a 256 MiB block twice; count the minor page faults of the second allocation.
 _PROBE = """
-import resource, sys
+import resource
 from flowgmm_ae.runtime import keep_freed_memory
 applied = keep_freed_memory()
 import torch
@@ -22,8 +23,6 @@ print(applied, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 
 
 def _probe(env_value: str | None) -> tuple[bool, int]:
-    import os
-
     env = {k: v for k, v in os.environ.items() if k != "FLOWGMM_AE_MALLOC"}
     if env_value is not None:
         env["FLOWGMM_AE_MALLOC"] = env_value
