@@ -235,3 +235,7 @@ def test_real_chestxray2017_has_the_official_counts(data_root):
     assert dataset.test.counts() == {"normal": 234, "anomaly": 390}
     assert len(dataset.train) + len(dataset.val) == 5216 and not dataset.skipped
     assert dataset.image_sizes == {"224x224": 5840}
+    # Validation is carved by patient: 1635 person ids and 1211 IM- ids in train/, 427 in test/.
+    assert dataset.group_overlap() == {"train-val": 0, "train-test": 0, "val-test": 0}
+    groups = dataset.group_summary()
+    assert groups["train"] + groups["val"] == 2846 and groups["test"] == 427

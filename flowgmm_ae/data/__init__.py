@@ -8,6 +8,7 @@ whose images are float tensors in [0, 1] at the requested size. Names: MedMNIST 
 
 from __future__ import annotations
 
+import logging
 import os
 
 from flowgmm_ae.data.base import ANOMALY_LABEL, NORMAL_LABEL, DataError, ImageDataset, SkippedFile, Split
@@ -25,6 +26,9 @@ from flowgmm_ae.data.synthetic import make_synthetic
 FILE_DATASETS = (*KERMANY_LAYOUTS, "isic2018")
 DATASETS = (*MEDMNIST_FILES, *FILE_DATASETS, "synthetic")
 DEFAULT_DATASET = "pneumoniamnist"
+SYNTHETIC_GROUPING = "no patient ids: generated images, split as generated"
+
+log = logging.getLogger("flowgmm_ae")
 
 __all__ = [
     "ANOMALY_LABEL",
@@ -48,10 +52,15 @@ def is_known_dataset(name: str) -> bool:
     return name in DATASETS or name.startswith(FOLDER_PREFIX)
 
 
-def file_dataset(name: str, data_root: str | os.PathLike | None) -> FileSet:
-    """The file list of a file-based data set (nothing decoded yet)."""
+def file_dataset(
+    name: str, data_root: str | os.PathLike | None, group_pattern: str | None = None
+) -> FileSet:
+    """The file list of a file-based data set (nothing decoded yet). ``group_pattern`` finds the
+    patient in ``folder:`` sets' file names; the named data sets know their own grouping."""
     if name.startswith(FOLDER_PREFIX):
-        return folder_fileset(name)
+        return folder_fileset(name, group_pattern=group_pattern)
+    if group_pattern is not None:
+        log.warning(f"--group-pattern only concerns folder: data sets; {name} finds its own groups")
     if name in KERMANY_LAYOUTS:
         return kermany_fileset(name, data_root)
     if name == "isic2018":
@@ -71,6 +80,7 @@ def load_dataset(
     cache_dir: str | os.PathLike | None = None,
     use_cache: bool = True,
     progress: bool = False,
+    group_pattern: str | None = None,
 ) -> ImageDataset:
     """Load data set ``name`` at ``image_size``.
 
@@ -78,9 +88,13 @@ def load_dataset(
     gives the synthetic data set instead, with the reason kept in ``notes``; otherwise a missing
     file raises :class:`DataError` that says where it looked and how to fix it. File-based data
     sets are decoded once and cached (``cache_dir``, default ``$FLOWGMM_AE_CACHE`` or the user
-    cache); ``val_frac`` and ``strict`` only concern them."""
+    cache); ``val_frac``, ``strict`` and ``group_pattern`` (``--group-pattern``: the patient in a
+    ``folder:`` set's file names, so that carved splits share no patient with train) only concern
+    them."""
     if name == "synthetic":
-        return make_synthetic(image_size=image_size, seed=seed)
+        dataset = make_synthetic(image_size=image_size, seed=seed)
+        dataset.grouping = SYNTHETIC_GROUPING
+        return dataset
     if name in MEDMNIST_FILES:
         try:
             return load_medmnist(name, data_root, image_size, allow_download=allow_download)
@@ -88,12 +102,13 @@ def load_dataset(
             if not fallback_to_synthetic:
                 raise
             dataset = make_synthetic(image_size=image_size, seed=seed)
+            dataset.grouping = SYNTHETIC_GROUPING
             dataset.notes.append(f"fell back to the synthetic data set because: {error}")
             return dataset
     if is_known_dataset(name):
         cache = DecodedCache(cache_dir or default_cache_dir()) if use_cache else None
         return build_dataset(
-            file_dataset(name, data_root),
+            file_dataset(name, data_root, group_pattern=group_pattern),
             image_size,
             val_frac=val_frac,
             strict=strict,

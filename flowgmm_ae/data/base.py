@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import combinations
 
 import numpy as np
 import torch
@@ -11,6 +12,8 @@ import torch
 from flowgmm_ae.errors import FlowgmmAEError
 
 NORMAL_LABEL, ANOMALY_LABEL = 0, 1
+SPLIT_NAMES = ("train", "val", "test")
+NO_GROUPS = "no patient ids: official split as published"
 
 
 class DataError(FlowgmmAEError):
@@ -69,12 +72,15 @@ class Split:
     """One split: images (N, C, H, W) float32 in [0, 1] and labels (N,) in {0, 1}.
 
     ``names`` (file paths) and ``subtypes`` (e.g. CNV / DME / DRUSEN) are kept when the data set has
-    them, so that scores.csv can say which image and which kind of anomaly each row is."""
+    them, so that scores.csv can say which image and which kind of anomaly each row is. ``groups``
+    (e.g. patient ids) say which images belong together, so that splits can be checked for shared
+    patients; None when the data set has no such information."""
 
     images: torch.Tensor | ImageArray
     labels: np.ndarray
     names: list[str] | None = None
     subtypes: list[str] | None = None
+    groups: list[str] | None = None
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4:
@@ -85,7 +91,7 @@ class Split:
         bad = set(np.unique(self.labels).tolist()) - {NORMAL_LABEL, ANOMALY_LABEL}
         if bad:
             raise DataError(f"labels must be 0 (normal) or 1 (anomaly), found {sorted(bad)}")
-        for field_name in ("names", "subtypes"):
+        for field_name in ("names", "subtypes", "groups"):
             values = getattr(self, field_name)
             if values is not None and len(values) != len(self.labels):
                 raise DataError(f"{len(values)} {field_name} but {len(self.labels)} labels")
@@ -102,6 +108,10 @@ class Split:
     def subtype_counts(self) -> dict[str, int]:
         """Images per subtype (empty when the data set has no subtypes)."""
         return dict(sorted(Counter(self.subtypes or []).items()))
+
+    def group_counts(self) -> dict[str, int]:
+        """Images per group (empty when the data set has no groups)."""
+        return dict(sorted(Counter(self.groups or []).items()))
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,7 @@ class ImageDataset:
     notes: list[str] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
     image_sizes: dict[str, int] = field(default_factory=dict)  # "W×H" of the files as found → count
+    grouping: str = NO_GROUPS  # how the splits' groups (patients, lesions) were found, in words
 
     @property
     def in_channels(self) -> int:
@@ -134,4 +145,22 @@ class ImageDataset:
         return int(self.train.images.shape[-1])
 
     def summary(self) -> dict[str, dict[str, int]]:
-        return {name: getattr(self, name).counts() for name in ("train", "val", "test")}
+        return {name: getattr(self, name).counts() for name in SPLIT_NAMES}
+
+    def group_summary(self) -> dict[str, int | None]:
+        """Distinct groups per split (None for a split without group information)."""
+        summary: dict[str, int | None] = {}
+        for name in SPLIT_NAMES:
+            groups = getattr(self, name).groups
+            summary[name] = None if groups is None else len(set(groups))
+        return summary
+
+    def group_overlap(self) -> dict[str, int]:
+        """Groups shared by each pair of splits, keyed ``"train-val"``, ``"train-test"``,
+        ``"val-test"``; pairs where either split has no group information are left out."""
+        overlap: dict[str, int] = {}
+        for first, second in combinations(SPLIT_NAMES, 2):
+            a, b = getattr(self, first).groups, getattr(self, second).groups
+            if a is not None and b is not None:
+                overlap[f"{first}-{second}"] = len(set(a) & set(b))
+        return overlap

@@ -2,7 +2,9 @@
 
 Every file-based layout (Kermany folders, ISIC's CSV, generic folders and manifests) only lists
 :class:`FileRecord` s; this module decodes them once, skips and reports unreadable files, and
-carves the validation (and, where a layout has none, the test) split in a seeded, stratified way.
+carves the validation (and, where a layout has none, the test) split in a seeded, stratified way,
+by group (patient, lesion): images of one group all land in the same carved split, so validation
+and test never share a patient with train.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tqdm.auto import tqdm
 from flowgmm_ae.data.base import (
     ANOMALY_LABEL,
     NORMAL_LABEL,
+    SPLIT_NAMES,
     DataError,
     ImageArray,
     ImageDataset,
@@ -31,7 +34,8 @@ from flowgmm_ae.data.transforms import resize
 
 log = logging.getLogger("flowgmm_ae")
 
-SPLITS = ("train", "val", "test")
+SPLITS = SPLIT_NAMES
+PER_IMAGE = "per image (no group information)"
 # The carved splits do not depend on the run's seed: like an official split, they are a property of
 # the data set, so every method and seed is validated and tested on the same images.
 SPLIT_SEED = 0
@@ -40,12 +44,14 @@ DEFAULT_TEST_FRAC = 0.2
 
 @dataclass(frozen=True)
 class FileRecord:
-    """One image file: its path, label (0 normal / 1 anomaly), subtype and split (None: to carve)."""
+    """One image file: its path, label (0 normal / 1 anomaly), subtype, split (None: to carve) and
+    group (e.g. the patient; None: the image is its own group)."""
 
     path: str
     label: int
     subtype: str
     split: str | None = None
+    group: str | None = None
 
 
 @dataclass
@@ -57,6 +63,7 @@ class FileSet:
     records: list[FileRecord]
     channels: int = 1
     notes: list[str] = field(default_factory=list)
+    grouping: str = PER_IMAGE  # how the records' groups were found, in words
 
 
 def decode_files(
@@ -106,34 +113,87 @@ def _decoded(
     return decoded
 
 
-def stratified_take(groups: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """A boolean mask taking about ``fraction`` of each group (at least one of any group with two or
-    more members, and never all of a group)."""
-    mask = np.zeros(len(groups), dtype=bool)
-    for value in np.unique(groups):
-        members = np.flatnonzero(groups == value)
-        if len(members) < 2 or fraction <= 0:
+def _stratum(keys: list[str]) -> str:
+    """A group's stratum: its most common key (ties: the first in sorted order, so it is stable)."""
+    counts = Counter(keys)
+    return min(counts, key=lambda key: (-counts[key], key))
+
+
+def group_take(
+    strata: np.ndarray, groups: np.ndarray, fraction: float, rng: np.random.Generator
+) -> np.ndarray:
+    """A boolean mask taking whole groups, about ``fraction`` of each stratum's images.
+
+    Each group's stratum is its most common value in ``strata``. A stratum's groups are shuffled
+    with ``rng`` and taken in that order while taking the next one brings the images taken closer
+    to ``fraction`` of the stratum's images; at least one group is taken of a stratum with two or
+    more, never all of them. So the strata keep their shares as far as the group sizes allow."""
+    mask = np.zeros(len(strata), dtype=bool)
+    if fraction <= 0 or len(strata) == 0:
+        return mask
+    members: dict[str, list[int]] = {}
+    for index, group in enumerate(groups.tolist()):
+        members.setdefault(group, []).append(index)
+    by_stratum: dict[str, list[str]] = {}
+    for group, rows in members.items():
+        by_stratum.setdefault(_stratum([str(strata[i]) for i in rows]), []).append(group)
+    for stratum in sorted(by_stratum):
+        names = by_stratum[stratum]
+        if len(names) < 2:
             continue
-        count = min(len(members) - 1, max(1, int(round(fraction * len(members)))))
-        mask[rng.permutation(members)[:count]] = True
+        target = fraction * sum(len(members[name]) for name in names)
+        taken_images, taken_groups = 0, 0
+        for position in rng.permutation(len(names)):
+            size = len(members[names[position]])
+            closer = taken_images + size / 2 <= target
+            if taken_groups == len(names) - 1 or (taken_groups > 0 and not closer):
+                break
+            mask[members[names[position]]] = True
+            taken_images += size
+            taken_groups += 1
     return mask
+
+
+def record_groups(records: list[FileRecord]) -> list[str]:
+    """Each record's group, a record without one being its own group (named by its path)."""
+    return [record.group if record.group is not None else record.path for record in records]
 
 
 def assign_splits(
     records: list[FileRecord], val_frac: float, test_frac: float = DEFAULT_TEST_FRAC
 ) -> list[str]:
     """Each record's split: its own if the layout gave one; a test part is carved only when no record
-    is marked test, and a validation part of train when none is marked val (stratified by subtype)."""
+    is marked test, and a validation part of train when none is marked val.
+
+    Both are carved by group (stratified by label and subtype as far as the groups allow, see
+    :func:`group_take`) with the fixed :data:`SPLIT_SEED`, so a carved split shares no group with
+    the pool it came from and does not move with the run's seed."""
     assigned = np.array([record.split or "train" for record in records], dtype=object)
-    groups = np.array([f"{record.label}:{record.subtype}" for record in records], dtype=object)
+    strata = np.array([f"{record.label}:{record.subtype}" for record in records], dtype=object)
+    # A record without a group gets a key no named group can have, so it always stays on its own.
+    groups = np.array(
+        [f"group:{r.group}" if r.group is not None else f"image:{i}" for i, r in enumerate(records)],
+        dtype=object,
+    )
     rng = np.random.default_rng(SPLIT_SEED)
     if "test" not in assigned:
         pool = np.flatnonzero(assigned == "train")
-        assigned[pool[stratified_take(groups[pool], test_frac, rng)]] = "test"
+        assigned[pool[group_take(strata[pool], groups[pool], test_frac, rng)]] = "test"
     if "val" not in assigned:
         pool = np.flatnonzero(assigned == "train")
-        assigned[pool[stratified_take(groups[pool], val_frac, rng)]] = "val"
+        assigned[pool[group_take(strata[pool], groups[pool], val_frac, rng)]] = "val"
     return assigned.tolist()
+
+
+def overlap_notes(dataset: ImageDataset) -> list[str]:
+    """A note for each pair of splits that shares groups (only official splits can: carved ones
+    are group-disjoint from their pool)."""
+    return [
+        f"{pair.replace('-', ' and ')} share {count} group(s) ({dataset.grouping}); splits given by "
+        "the layout are kept as published"
+        for pair, count in dataset.group_overlap().items()
+        if count
+    ]
 
 
 def build_dataset(
@@ -156,6 +216,7 @@ def build_dataset(
             f"{fileset.name}: none of the {len(fileset.records)} files in {fileset.source} is readable"
         )
     splits = assign_splits(records, val_frac)
+    groups = record_groups(records)
     built: dict[str, Split] = {}
     for split in SPLITS:
         index = [i for i, name in enumerate(splits) if name == split]
@@ -173,6 +234,7 @@ def build_dataset(
             labels=labels,
             names=[records[i].path for i in index],
             subtypes=[records[i].subtype for i in index],
+            groups=[groups[i] for i in index],
         )
     skipped = [SkippedFile(path, reason) for path, reason in decoded.skipped]
     if skipped:
@@ -181,14 +243,17 @@ def build_dataset(
             "(listed in the run folder's skipped_files.txt; --strict makes this an error)"
         )
     sizes = Counter(f"{w}x{h}" for w, h in decoded.original_sizes)
-    return ImageDataset(
+    dataset = ImageDataset(
         name=fileset.name,
         source=fileset.source,
         notes=list(fileset.notes),
         skipped=skipped,
         image_sizes=dict(sizes.most_common()),
+        grouping=fileset.grouping,
         **built,
     )
+    dataset.notes += overlap_notes(dataset)
+    return dataset
 
 
 def check_folder(path: Path, what: str) -> Path:

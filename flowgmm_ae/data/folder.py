@@ -7,8 +7,12 @@ Two layouts:
   folders, a stratified 20 % test and ``--val-frac`` validation part are carved (seed 0);
   without ``val/``, only validation is carved from ``train/``.
 - a CSV manifest ``PATH`` = ``something.csv`` with columns ``path,label`` and optionally
-  ``split`` (train / val / test) and ``subtype``; paths are relative to the CSV's folder; labels
-  are ``normal``/``0`` or ``abnormal``/``anomaly``/``1``.
+  ``split`` (train / val / test), ``subtype`` and ``group``; paths are relative to the CSV's folder;
+  labels are ``normal``/``0`` or ``abnormal``/``anomaly``/``1``.
+
+Carved splits take whole groups (e.g. patients): the manifest's ``group`` column, else the part of
+each file name that ``--group-pattern REGEX`` picks out; without either every image is its own group
+(a warning says so, since one patient's images can then land in train and in val or test).
 
 Images are read as grey unless the sampled files hold colour.
 """
@@ -16,13 +20,16 @@ Images are read as grey unless the sampled files hold colour.
 from __future__ import annotations
 
 import csv
+import logging
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from flowgmm_ae.data.base import ANOMALY_LABEL, NORMAL_LABEL, DataError
-from flowgmm_ae.data.filesets import FileRecord, FileSet, check_folder
+from flowgmm_ae.data.filesets import PER_IMAGE, FileRecord, FileSet, check_folder
 from flowgmm_ae.data.images import is_image_file
 
 PREFIX = "folder:"
@@ -36,6 +43,9 @@ LABEL_WORDS = {
 }
 SPLIT_WORDS = {"train": "train", "val": "val", "validation": "val", "test": "test", "": None}
 CLASS_FOLDERS = {"normal": NORMAL_LABEL, "abnormal": ANOMALY_LABEL}
+GROUP_COLUMN = "group"
+
+log = logging.getLogger("flowgmm_ae")
 
 
 def _children(folder: Path) -> dict[str, Path]:
@@ -85,8 +95,18 @@ def folder_records(root: Path) -> list[FileRecord]:
     return records
 
 
+def manifest_columns(manifest: Path) -> list[str]:
+    """The manifest's column names, lower-cased (empty when it cannot be read)."""
+    try:
+        with open(manifest, newline="") as handle:
+            return [column.strip().lower() for column in next(csv.reader(handle), [])]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+
+
 def manifest_records(manifest: Path) -> list[FileRecord]:
-    """Records of a ``path,label[,split][,subtype]`` CSV; unknown labels or splits are errors."""
+    """Records of a ``path,label[,split][,subtype][,group]`` CSV; unknown labels or splits are errors.
+    Without a ``group`` column (or where it is empty) a record's group is None."""
     try:
         with open(manifest, newline="") as handle:
             reader = csv.DictReader(handle)
@@ -115,7 +135,8 @@ def manifest_records(manifest: Path) -> list[FileRecord]:
         path = Path(row["path"]).expanduser()
         path = path if path.is_absolute() else manifest.parent / path
         subtype = row.get("subtype") or ("normal" if label == NORMAL_LABEL else "abnormal")
-        records.append(FileRecord(str(path), label, subtype, SPLIT_WORDS[row.get("split", "").lower()]))
+        split = SPLIT_WORDS[row.get("split", "").lower()]
+        records.append(FileRecord(str(path), label, subtype, split, row.get(GROUP_COLUMN) or None))
     if not records:
         raise DataError(f"{manifest} lists no images")
     return records
@@ -137,17 +158,90 @@ def looks_colour(paths: list[str], sample: int = 16) -> bool:
     return False
 
 
-def folder_fileset(spec: str) -> FileSet:
-    """``spec`` is ``folder:PATH``."""
+def compile_group_pattern(pattern: str) -> re.Pattern[str]:
+    """``--group-pattern`` compiled, or a :class:`DataError` naming the option."""
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        raise DataError(f"--group-pattern {pattern!r} is not a valid regular expression: {error}") from error
+
+
+def pattern_group(pattern: re.Pattern[str], path: str) -> str | None:
+    """The group ``pattern`` finds in the file name of ``path`` (``re.search``): its first capture
+    group, or the whole match when it has none; None when it does not match (or captures nothing)."""
+    match = pattern.search(Path(path).name)
+    if match is None:
+        return None
+    return (match[1] if pattern.groups else match[0]) or None
+
+
+def group_records(
+    records: list[FileRecord], name: str, group_pattern: str | None, has_column: bool
+) -> tuple[list[FileRecord], str, list[str]]:
+    """Records with their groups filled in, how they were found (in words), and warnings.
+
+    A manifest's ``group`` column wins; otherwise ``group_pattern`` on each file name; otherwise
+    every image is its own group. What is doubtful (files without a group, carving per image) is
+    logged as a warning and returned, to be kept in the data set's notes."""
+    pattern = compile_group_pattern(group_pattern) if group_pattern is not None else None
+    warnings: list[str] = []
+    if has_column:
+        grouping = f"the manifest's {GROUP_COLUMN} column"
+        if pattern is not None:
+            warnings.append(f"{name}: the manifest has a {GROUP_COLUMN} column; --group-pattern is ignored")
+        alone = sum(record.group is None for record in records)
+        if alone:
+            warnings.append(f"{name}: {alone} manifest row(s) have no {GROUP_COLUMN}; each is its own group")
+    elif pattern is not None:
+        grouping = f"--group-pattern {group_pattern!r} on file names"
+        records = [replace(record, group=pattern_group(pattern, record.path)) for record in records]
+        unmatched = [record.path for record in records if record.group is None]
+        if unmatched:
+            warnings.append(
+                f"{name}: {len(unmatched)} of {len(records)} file name(s) do not match --group-pattern "
+                f"{group_pattern!r} (e.g. {Path(unmatched[0]).name}); each of those is its own group"
+            )
+    else:
+        grouping = PER_IMAGE
+        given = {record.split for record in records}
+        carved = [split for split in ("val", "test") if split not in given]
+        if carved:
+            warnings.append(
+                f"{name}: no group information, so {' and '.join(carved)} "
+                f"{'is' if len(carved) == 1 else 'are'} carved per image and one patient's images can "
+                f"land in train and in {' or '.join(carved)}; give --group-pattern REGEX (its first "
+                f"capture group in each file name is the patient, e.g. '^(p\\d+)_') or a "
+                f"{GROUP_COLUMN} column in a CSV manifest"
+            )
+    for warning in warnings:
+        log.warning(warning)
+    return records, grouping, warnings
+
+
+def folder_fileset(spec: str, group_pattern: str | None = None) -> FileSet:
+    """``spec`` is ``folder:PATH``; ``group_pattern`` (``--group-pattern``) finds each file's group
+    in its name where a manifest has no ``group`` column."""
     target = Path(spec[len(PREFIX) :]).expanduser()
     if not str(target) or spec == PREFIX:
         raise DataError("--dataset folder:PATH needs a path after 'folder:'")
+    name = "folder-" + (target.stem if target.suffix else target.name)
+    if group_pattern is not None:
+        compile_group_pattern(group_pattern)  # a bad pattern fails before the files are listed
+    has_column = False
     if target.suffix.lower() == ".csv":
         if not target.is_file():
             raise DataError(f"the manifest {target} does not exist")
         records = manifest_records(target)
+        has_column = GROUP_COLUMN in manifest_columns(target)
     else:
         records = folder_records(check_folder(target, "normal/ and abnormal/ folders, or train/ val/ test/"))
+    records, grouping, notes = group_records(records, name, group_pattern, has_column)
     channels = 3 if looks_colour([r.path for r in records]) else 1
-    name = "folder-" + (target.stem if target.suffix else target.name)
-    return FileSet(name=name, source=str(target.resolve()), records=records, channels=channels)
+    return FileSet(
+        name=name,
+        source=str(target.resolve()),
+        records=records,
+        channels=channels,
+        notes=notes,
+        grouping=grouping,
+    )

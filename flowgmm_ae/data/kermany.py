@@ -4,13 +4,16 @@
 virus, kept as the subtype); OCT2017 has NORMAL, CNV, DME and DRUSEN (the three diseases are
 anomalies, kept as subtypes). The official ``val/`` folders hold only 16 (ChestXRay) or 32 (OCT)
 images, so they join the training pool and validation is a seeded, stratified part of it
-(``--val-frac``). Neither set is downloaded automatically (Mendeley Data, doi:10.17632/rscbjbr9sj):
-point ``--data-root`` or ``$FLOWGMM_AE_DATA`` at a copy.
+(``--val-frac``), carved by patient: the patient id is read from the file name (``person123_virus_4``
+→ ``person123``, ``IM-0115-0001`` → ``IM-0115``, ``CNV-1016042-1`` → ``1016042``). Neither set is
+downloaded automatically (Mendeley Data, doi:10.17632/rscbjbr9sj): point ``--data-root`` or
+``$FLOWGMM_AE_DATA`` at a copy.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +42,39 @@ LAYOUTS = {
     ),
     "oct2017": KermanyLayout("oct2017", "NORMAL", ("CNV", "DME", "DRUSEN"), ("OCT2017", "CellData/OCT")),
 }
+
+
+# Patient ids in Kermany's file names. ChestXRay2017: ``person{N}_{bacteria|virus}_{M}`` (bacteria
+# and virus images of one person id are one group) and ``[NORMAL2-]IM-{N}-{M}[-{K}]``, whose first
+# number is the patient. OCT2017: ``{CLASS}-{N}-{M}``, where N is the patient whatever the class.
+PATIENT_PATTERNS = (
+    re.compile(r"^(person\d+)_", re.IGNORECASE),
+    re.compile(r"^((?:NORMAL\d*-)?IM-\d+)-\d+", re.IGNORECASE),
+    re.compile(r"^(?:CNV|DME|DRUSEN|NORMAL)-(\d+)-\d+", re.IGNORECASE),
+)
+GROUPING = "patient id from file names (train/ and val/ numbered as one, test/ apart)"
+
+
+def patient_id(file_name: str) -> str | None:
+    """The patient id in a Kermany file name (``person123_bacteria_4.jpeg`` → ``person123``,
+    ``NORMAL2-IM-1427-0001.jpeg`` → ``NORMAL2-IM-1427``, ``CNV-1016042-1.jpeg`` → ``1016042``), or
+    None when the name follows none of the data sets' patterns."""
+    for pattern in PATIENT_PATTERNS:
+        match = pattern.match(file_name)
+        if match:
+            return match[1]
+    return None
+
+
+def patient_group(folder: str, file_name: str) -> str | None:
+    """The group of a file in the official ``folder`` (train, val or test): its patient id, prefixed
+    by the numbering it belongs to. The test folder numbers its patients apart (``person1`` in test is
+    not ``person1`` in train); val/ joins the training pool and is taken to share train's numbering,
+    which can only merge groups, never split a patient."""
+    patient = patient_id(file_name)
+    if patient is None:
+        return None
+    return f"{'test' if folder == 'test' else 'train'}/{patient}"
 
 
 def _has_splits(folder: Path) -> bool:
@@ -112,6 +148,7 @@ def list_records(layout: KermanyLayout, root: Path) -> list[FileRecord]:
                     label=label,
                     subtype=_subtype(layout, class_name, file),
                     split="test" if split == "test" else "train",  # official val/ joins the pool
+                    group=patient_group(split, file.name),
                 )
                 for file in files
             ]
@@ -124,4 +161,13 @@ def kermany_fileset(name: str, data_root: str | os.PathLike | None) -> FileSet:
     notes = []
     if (root / "val").is_dir():
         notes.append(f"the official val/ images of {root} joined the training pool (validation is carved)")
-    return FileSet(name=name, source=str(root), records=list_records(layout, root), channels=1, notes=notes)
+    records = list_records(layout, root)
+    unnamed = [record.path for record in records if record.group is None]
+    if unnamed:
+        notes.append(
+            f"{len(unnamed)} file name(s) carry no patient id (e.g. {unnamed[0]}); each of those images "
+            "is its own group"
+        )
+    return FileSet(
+        name=name, source=str(root), records=records, channels=1, notes=notes, grouping=GROUPING
+    )
