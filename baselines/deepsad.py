@@ -3,14 +3,15 @@
 A bias-free encoder φ maps images into a feature space with a centre c. Unlabeled images are pulled
 towards c, ‖φ(x) − c‖², and labeled anomalies pushed away through the inverse distance
 (‖φ(x) − c‖²)^(−1), weighted by η = 1. As in the paper, the encoder is first pretrained as an
-autoencoder (here for ``PRETRAIN_FRACTION`` of the run's epochs), and c is the mean initial embedding
-of the unlabeled images, with coordinates too close to 0 moved to ±ε. No bias terms anywhere, or
+autoencoder on the whole unlabeled set (for a quarter as many steps as the run has, counted in its
+time), and c is the mean embedding of 256 unlabeled images after that, with coordinates too close to
+0 moved to ±ε. No bias terms anywhere, or
 the network could map every image to c. Score: ‖φ(x) − c‖².
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -24,7 +25,6 @@ from flowgmm_ae.objectives import structural_dissimilarity
 
 ETA = 1.0
 EPSILON = 0.1
-PRETRAIN_FRACTION = 0.25
 
 
 class DeepSADNet(nn.Module):
@@ -47,13 +47,13 @@ class DeepSADBaseline(Method):
     name = "deepsad"
     score_names = ("distance",)
     default_score = "distance"
+    pretrain_fraction = 0.25  # autoencoder steps, as a share of the run's steps
 
     def build(self, config: TrainConfig, in_channels: int) -> DeepSADNet:
         return DeepSADNet(config, in_channels)
 
     def initialise(self, model: DeepSADNet, x_unlabeled: torch.Tensor, config: TrainConfig) -> None:
-        """Autoencoder pretraining on the unlabeled images, then the centre c."""
-        self.pretrain(model, x_unlabeled, config)
+        """The centre c: the mean embedding of the (pretrained) encoder."""
         with torch.no_grad():
             model.eval()
             centre = model.embed(x_unlabeled).mean(0)
@@ -62,14 +62,19 @@ class DeepSADBaseline(Method):
         centre[small] = torch.where(centre[small] < 0, -EPSILON, EPSILON)
         model.centre.copy_(centre)
 
-    @staticmethod
-    def pretrain(model: DeepSADNet, images: torch.Tensor, config: TrainConfig) -> None:
+    def pretrain(
+        self,
+        model: DeepSADNet,
+        draw_unlabeled: Callable[[torch.Generator], torch.Tensor],
+        steps: int,
+        config: TrainConfig,
+    ) -> None:
+        """Autoencoder (1 − SSIM) pretraining of the encoder on batches of the unlabeled set."""
         autoencoder = nn.Sequential(model.encoder, model.decoder)
         optimizer = torch.optim.Adam(autoencoder.parameters(), lr=config.lr)
         generator = torch.Generator().manual_seed(config.seed + 1)
-        steps = max(1, math.ceil(PRETRAIN_FRACTION * config.epochs * len(images) / config.batch_size))
         for _ in range(steps):
-            batch = images[torch.randint(len(images), (config.batch_size,), generator=generator)]
+            batch = draw_unlabeled(generator)
             if config.augment:
                 batch = augment(batch, generator)
             loss = structural_dissimilarity(batch, autoencoder(batch)).mean()

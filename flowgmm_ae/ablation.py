@@ -79,19 +79,25 @@ class Cell:
 
 
 def make_grid(
-    variants: Sequence[str], budgets: Sequence[float | int], seeds: Sequence[int], by_count: bool = False
+    variants: Sequence[str],
+    budgets: Sequence[float | int],
+    seeds: Sequence[int],
+    by_count: bool = False,
+    seeds_for: dict[float, Sequence[int]] | None = None,
 ) -> list[Cell]:
     """Every cell. Label-free variants (gaussian prior, ae) get one cell per seed at budget 0;
-    label-using baselines skip budget 0 (without labels they have nothing to learn from)."""
+    label-using baselines skip budget 0 (without labels they have nothing to learn from).
+    ``seeds_for`` gives some budgets their own seeds (e.g. five seeds at 5 %); label-free variants
+    then run every seed that any budget uses."""
+    seeds_for = seeds_for or {}
+    every_seed = sorted({*seeds, *(s for chosen in seeds_for.values() for s in chosen)})
     cells: list[Cell] = []
     for variant in variants:
         if variant in UNSUPERVISED:
-            variant_budgets = [0]
-        elif variant in PRIORS:
-            variant_budgets = list(budgets)
-        else:
-            variant_budgets = [b for b in budgets if b > 0]
-        cells += [Cell(variant, b, s, by_count) for b in variant_budgets for s in seeds]
+            cells += [Cell(variant, 0, s, by_count) for s in every_seed]
+            continue
+        variant_budgets = list(budgets) if variant in PRIORS else [b for b in budgets if b > 0]
+        cells += [Cell(variant, b, s, by_count) for b in variant_budgets for s in seeds_for.get(b, seeds)]
     return cells
 
 
@@ -120,6 +126,8 @@ def cell_rows(cell: Cell, run_dir: Path, normal_quantile: float) -> list[dict[st
     score = metrics["score"]
     val_labels, val_scores = _read_scores(run_dir / "val_scores.csv", score)
     test_labels, test_scores = _read_scores(run_dir / "scores.csv", score)
+    labels = metrics.get("labels", {"train": config["n_labeled"], "validation": "", "total": ""})
+    selection = metrics.get("selection", {})
     rows = []
     for policy in POLICIES:
         if policy == "f1" and not (val_labels == 1).any():
@@ -131,12 +139,20 @@ def cell_rows(cell: Cell, run_dir: Path, normal_quantile: float) -> list[dict[st
                 "variant": cell.variant,
                 "labeled_frac": config["labeled_frac"] if not cell.by_count else "",
                 "n_labels": config["n_labeled"],
+                "n_val_labels": labels["validation"],
+                "n_labels_total": labels["total"],
                 "budget": f"{cell.budget:g}",
                 "seed": cell.seed,
                 "score": score,
                 "threshold_policy": result["threshold_policy"],
                 **{m: result[m] for m in METRICS},
                 "val_auc": metrics["val"]["auc"],
+                # Diagnostics of the selection rule (nothing was chosen from them; see training.py).
+                "val_auc_all_labels": selection.get("last", {}).get("val_auc_all_labels", math.nan),
+                "test_auc_last": selection.get("last", {}).get("test_auc", math.nan),
+                "test_auc_best_val": selection.get("best_val", {}).get("test_auc", math.nan),
+                "test_auc_best_val_all": selection.get("best_val_all_labels", {}).get("test_auc", math.nan),
+                "selected_epoch": metrics["training"]["selected_epoch"],
                 "wall_s": metrics["training"]["seconds"],
                 "run": str(run_dir),
             }
@@ -158,7 +174,9 @@ def seed_averaged_auc_interval(
 
 
 def _mean_std(values: Sequence[float]) -> str:
-    array = np.asarray(values, dtype=float)
+    array = np.asarray([np.nan if v == "" else v for v in values], dtype=float)
+    if np.isnan(array).all():
+        return "–"
     std = array.std(ddof=1) if len(array) > 1 else 0.0
     return f"{array.mean():.3f} ± {std:.3f}"
 
@@ -174,6 +192,10 @@ def summarise(rows: list[dict[str, Any]], cells: list[Cell], run_dirs: dict[Cell
             "seeds",
             *[m.upper() for m in METRICS],
             "AUC 95 % CI",
+            "val AUC",
+            "val AUC, all val labels*",
+            "test AUC, last epoch*",
+            "test AUC, best on all val labels*",
             "wall s",
         ]
         lines += [f"### Threshold policy: {policy}", "", "| " + " | ".join(header) + " |"]
@@ -185,13 +207,23 @@ def summarise(rows: list[dict[str, Any]], cells: list[Cell], run_dirs: dict[Cell
         for (method, budget), group in groups.items():
             dirs = [run_dirs[c] for c in cells if c.method == method and f"{c.budget:g}" == budget]
             low, high = seed_averaged_auc_interval(dirs, group[0]["score"])
+            first = group[0]
+            labels = (
+                f"{first['n_labels']} + {first['n_val_labels']} = {first['n_labels_total']}"
+                if first["n_labels_total"] != ""
+                else str(first["n_labels"])
+            )
             cells_text = [
                 method,
                 str(budget),
-                str(group[0]["n_labels"]),
+                labels,
                 str(len(group)),
                 *[_mean_std([r[m] for r in group]) for m in METRICS],
                 f"[{low:.3f}, {high:.3f}]",
+                *[
+                    _mean_std([r[m] for r in group])
+                    for m in ("val_auc", "val_auc_all_labels", "test_auc_last", "test_auc_best_val_all")
+                ],
                 f"{np.mean([r['wall_s'] for r in group]):.0f}",
             ]
             lines.append("| " + " | ".join(cells_text) + " |")
@@ -208,11 +240,12 @@ def run_ablation(
     by_count: bool = False,
     plot_budget: float | int | None = None,
     echo: Callable[[str], None] = print,
+    seeds_for: dict[float, Sequence[int]] | None = None,
 ) -> list[dict[str, Any]]:
     """Train (or reuse) every cell, then write results.csv, results.md and the figures."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    cells = make_grid(variants, budgets, seeds, by_count)
+    cells = make_grid(variants, budgets, seeds, by_count, seeds_for)
     run_dirs: dict[Cell, Path] = {}
     started, trained = time.perf_counter(), 0
     for i, cell in enumerate(cells, 1):
@@ -227,7 +260,13 @@ def run_ablation(
         trained += not finished
     rows = [row for cell in cells for row in cell_rows(cell, run_dirs[cell], base.normal_quantile)]
     write_csv(out_dir / "results.csv", rows, fieldnames=list(rows[0]))
-    title = f"# Ablation on {base.dataset}\n\nTest metrics, thresholds chosen on validation.\n\n"
+    title = (
+        f"# Ablation on {base.dataset}\n\nTest metrics, thresholds and checkpoints chosen on validation "
+        f"(--val-labels {base.val_labels}, --select {base.select}). Labels: anomaly labels used in training "
+        "+ in validation = total. Columns marked * are diagnostics that chose nothing: validation AUC "
+        "with every validation anomaly label, and test AUC had the last epoch, or the epoch best on "
+        "all validation labels, been kept.\n\n"
+    )
     (out_dir / "results.md").write_text(title + summarise(rows, cells, run_dirs))
     _plots(out_dir, rows, cells, run_dirs, plot_budget)
     return rows

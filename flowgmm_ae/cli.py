@@ -26,6 +26,7 @@ from flowgmm_ae.data import (
     is_known_dataset,
     load_dataset,
 )
+from flowgmm_ae.data.splits import VAL_LABEL_POLICIES
 from flowgmm_ae.errors import FlowgmmAEError, resolve_device
 from flowgmm_ae.evaluation import evaluate_model, score_images, write_evaluation
 from flowgmm_ae.io import write_csv
@@ -115,15 +116,24 @@ DATASET = _DatasetType()
 
 
 def _data_loading_options(command: Callable) -> Callable:
-    """--val-frac, --strict, --cache-dir and --no-cache, shared by ``train`` and ``data info``."""
+    """--val-frac, --group-pattern, --strict, --cache-dir and --no-cache, shared by ``train`` and
+    ``data info``."""
     options = [
         click.option(
             "--val-frac",
             type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
             default=0.1,
             show_default=True,
-            help="Validation part carved (seeded, stratified) from train, for data sets without "
-            "their own val split.",
+            help="Validation part carved (seeded, stratified, whole patients where known) from train, "
+            "for data sets without their own val split.",
+        ),
+        click.option(
+            "--group-pattern",
+            default=None,
+            metavar="REGEX",
+            help="folder: data sets: a regular expression searched in each file name whose first "
+            "capture group (or whole match) is the patient, e.g. '^(p\\d+)_'; carved splits then "
+            "take whole patients. A manifest's group column takes precedence.",
         ),
         click.option(
             "--strict", is_flag=True, help="Stop at an unreadable image file instead of skipping it."
@@ -284,6 +294,13 @@ def _report(result) -> None:
     help="Hidden channels of each coupling layer's network.",
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=25, show_default=True)
+@click.option(
+    "--min-steps",
+    type=click.IntRange(min=0),
+    default=TrainConfig.min_steps,
+    show_default=True,
+    help="Raise --epochs until at least this many optimiser steps run (small data sets).",
+)
 @click.option("--batch-size", type=click.IntRange(min=2), default=64, show_default=True)
 @click.option("--labeled-batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0.0, min_open=True), default=1e-3, show_default=True)
@@ -330,6 +347,15 @@ def _report(result) -> None:
 )
 @click.option("--threshold-policy", type=click.Choice(THRESHOLD_POLICIES), default="auto", show_default=True)
 @click.option("--normal-quantile", type=click.FloatRange(0.0, 1.0), default=0.95, show_default=True)
+@click.option(
+    "--val-labels",
+    type=click.Choice(VAL_LABEL_POLICIES),
+    default=TrainConfig.val_labels,
+    show_default=True,
+    help="budget: validation keeps every normal image but only --labeled-frac of its anomalies, so "
+    "checkpoint, threshold and beta use no more labels than training (all are counted); all: every "
+    "validation anomaly.",
+)
 @click.option(
     "--select",
     type=click.Choice(["best", "last"]),
@@ -441,7 +467,7 @@ def evaluate_command(
         model, config = load_model(run_dir)
         torch_device = resolve_device(device)
         model.to(torch_device)
-        reference = load_run_dataset(config)
+        reference = load_run_dataset(config, run_dir=run_dir)
         target = load_run_dataset(config, dataset, data_root) if dataset else reference
         evaluation = evaluate_model(
             get_method(config.get("method", "aeflow")),
@@ -501,16 +527,27 @@ def score_command(run_dir, images, score, maps_dir, csv_path, device) -> None:
 
 
 def format_data_info(dataset: ImageDataset, image_size: int) -> str:
-    """Counts per split and class (and subtype), image sizes found and skipped files."""
+    """Counts per split and class (and subtype), groups (patients) per split and shared between
+    splits, image sizes found and skipped files."""
     lines = [f"Data set: {dataset.name}", f"Source:   {dataset.source}", ""]
-    header = f"{'split':<8}{'normal':>8}{'anomaly':>9}{'total':>8}  subtypes"
+    header = f"{'split':<8}{'normal':>8}{'anomaly':>9}{'total':>8}{'groups':>8}  subtypes"
     lines += [header, "-" * len(header)]
+    groups = dataset.group_summary()
     for name in ("train", "val", "test"):
         split = getattr(dataset, name)
         counts = split.counts()
         subtypes = ", ".join(f"{k} {v}" for k, v in split.subtype_counts().items())
-        lines.append(f"{name:<8}{counts['normal']:>8}{counts['anomaly']:>9}{len(split):>8}  {subtypes}")
+        shown = "-" if groups[name] is None else str(groups[name])
+        lines.append(
+            f"{name:<8}{counts['normal']:>8}{counts['anomaly']:>9}{len(split):>8}{shown:>8}  {subtypes}"
+        )
     lines.append("")
+    lines.append(f"Grouping: {dataset.grouping}")
+    overlap = dataset.group_overlap()
+    if overlap:
+        lines.append("Groups shared: " + ", ".join(f"{pair} {count}" for pair, count in overlap.items()))
+    else:
+        lines.append("Groups shared: unknown (no group information)")
     channels = "grey" if dataset.in_channels == 1 else f"{dataset.in_channels} channels"
     if dataset.image_sizes:
         shown = list(dataset.image_sizes.items())
@@ -538,9 +575,11 @@ def data_group() -> None:
 @click.option("--image-size", type=click.IntRange(min=8), default=32, show_default=True)
 @_data_loading_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def data_info_command(dataset, data_root, image_size, val_frac, strict, cache_dir, no_cache, quiet) -> None:
-    """Print a data set's splits, classes, image sizes and unreadable files (decoding it once, so
-    the cache is warm for training at the same --image-size)."""
+def data_info_command(
+    dataset, data_root, image_size, val_frac, group_pattern, strict, cache_dir, no_cache, quiet
+) -> None:
+    """Print a data set's splits, classes, patients (groups), image sizes and unreadable files
+    (decoding it once, so the cache is warm for training at the same --image-size)."""
     try:
         loaded = load_dataset(
             dataset,
@@ -552,6 +591,7 @@ def data_info_command(dataset, data_root, image_size, val_frac, strict, cache_di
             cache_dir=cache_dir,
             use_cache=not no_cache,
             progress=not quiet,
+            group_pattern=group_pattern,
         )
     except FlowgmmAEError as error:
         raise click.ClickException(str(error)) from error
@@ -593,6 +633,13 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
     help="Label budgets as counts (e.g. 1,10,100) instead of --labeled-fracs.",
 )
 @click.option("--seeds", callback=_comma_list(int), default="0,1,2", show_default=True)
+@click.option(
+    "--seeds-for",
+    "seeds_for",
+    multiple=True,
+    metavar="BUDGET=SEEDS",
+    help="Other seeds for one budget, e.g. 0.05=0,1,2,3,4 (repeatable).",
+)
 @click.option("--epochs", type=click.IntRange(min=1), default=TrainConfig.epochs, show_default=True)
 @click.option("--image-size", type=click.IntRange(min=8), default=TrainConfig.image_size, show_default=True)
 @click.option("--score", type=click.Choice(SCORE_CHOICES), default="combined", show_default=True)
@@ -626,6 +673,7 @@ def ablate_command(
     labeled_fracs,
     n_labeled,
     seeds,
+    seeds_for,
     epochs,
     image_size,
     score,
@@ -646,6 +694,14 @@ def ablate_command(
         raise click.UsageError("--score posterior needs the gmm prior; drop gaussian from --priors")
     if any(not 0 <= seed < 2**32 for seed in seeds):
         raise click.BadParameter("seeds must lie in [0, 2**32 - 1]", param_hint="--seeds")
+    per_budget: dict[float, list[int]] = {}
+    for item in seeds_for:
+        budget_text, _, seed_text = item.partition("=")
+        try:
+            per_budget[float(budget_text)] = [int(s) for s in seed_text.split(",") if s.strip()]
+        except ValueError:
+            message = f"{item!r} is not BUDGET=SEED,SEED,..."
+            raise click.BadParameter(message, param_hint="--seeds-for") from None
     if any(not 0 <= f <= 1 for f in labeled_fracs):
         raise click.BadParameter("fractions must lie in [0, 1]", param_hint="--labeled-fracs")
     base = TrainConfig(
@@ -669,6 +725,7 @@ def ablate_command(
             by_count=n_labeled is not None,
             plot_budget=plot_budget,
             echo=click.echo,
+            seeds_for=per_budget,
         )
     except FlowgmmAEError as error:
         raise click.ClickException(str(error)) from error

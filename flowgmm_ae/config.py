@@ -18,6 +18,8 @@ class TrainConfig:
     dataset_given: bool = True  # False: the user named none, so a missing file falls back to synthetic
     data_root: str | None = None
     val_frac: float = 0.1  # validation part carved from train (data sets without their own val split)
+    group_pattern: str | None = None  # folder: sets: regex whose first group is the patient id
+    val_labels: str = "budget"  # "budget": validation keeps labeled_frac of its anomalies; "all": every one
     strict: bool = False  # stop at an unreadable image file instead of skipping it
     cache_dir: str | None = None  # decoded-image cache (None: $FLOWGMM_AE_CACHE or the user cache)
     use_cache: bool = True
@@ -39,6 +41,7 @@ class TrainConfig:
     flow_hidden: int = 64
     latent_noise: float = 0.05
     epochs: int = 25
+    min_steps: int = 400  # raise the epochs until at least this many optimiser steps run (tiny data sets)
     batch_size: int = 64
     labeled_batch_size: int = 16
     lr: float = 1e-3

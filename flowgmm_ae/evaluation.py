@@ -45,6 +45,19 @@ def validation_scores(
     return combiner.add_combined(scores), combiner
 
 
+def split_scores(
+    method: Method,
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    combiner: ScoreCombiner | None,
+    device: torch.device | str,
+    ctx: DistContext = SINGLE,
+) -> dict[str, np.ndarray]:
+    """Every score of ``images``, with the combined one from a combiner fitted on validation."""
+    scores = gathered_scores(lambda batch: method.raw_scores(model, batch, device), images, ctx)
+    return combiner.add_combined(scores) if combiner is not None else scores
+
+
 @dataclass
 class Evaluation:
     """Metrics (layout of metrics.json) and the scores behind them."""
@@ -76,11 +89,7 @@ def evaluate_model(
     (default: ``reference``'s test split), and compute the metrics of every available score."""
     target_split = target_split if target_split is not None else getattr(reference, target)
     val_scores, combiner = validation_scores(method, model, reference, beta, device, ctx)
-    target_scores = gathered_scores(
-        lambda images: method.raw_scores(model, images, device), target_split.images, ctx
-    )
-    if combiner is not None:
-        target_scores = combiner.add_combined(target_scores)
+    target_scores = split_scores(method, model, target_split.images, combiner, device, ctx)
     names = [name for name in method.score_names if name in target_scores]
     for split, scores in (("validation", val_scores), (target, target_scores)):
         broken = [name for name in names if not np.isfinite(scores[name]).all()]

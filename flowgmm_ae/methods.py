@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,8 @@ class Method:
     score_names: tuple[str, ...] = ()
     default_score: str = ""
     has_maps: bool = False
+    # Share of the run's optimiser steps spent in :meth:`pretrain` before the first step (0: none).
+    pretrain_fraction: float = 0.0
 
     def uses_labels(self, config: TrainConfig) -> bool:
         return True
@@ -49,8 +52,19 @@ class Method:
     def build(self, config: TrainConfig, in_channels: int) -> nn.Module:
         raise NotImplementedError
 
+    def pretrain(
+        self,
+        model: nn.Module,
+        draw_unlabeled: Callable[[torch.Generator], torch.Tensor],
+        steps: int,
+        config: TrainConfig,
+    ) -> None:
+        """Pretraining for ``steps`` steps on batches ``draw_unlabeled(generator)`` drawn from the
+        whole unlabeled set; runs before :meth:`initialise` when ``pretrain_fraction`` > 0."""
+
     def initialise(self, model: nn.Module, x_unlabeled: torch.Tensor, config: TrainConfig) -> None:
-        """Data-dependent initialisation before the first step (default: nothing)."""
+        """Data-dependent initialisation before the first step, from up to 256 unlabeled images
+        (default: nothing)."""
 
     def loss(
         self,

@@ -5,7 +5,7 @@ Per step, with NLL in bits per latent dimension::
     total = α · (NLL_U + λ · NLL_L) + (1 − α) · recon_U + γ · CE
 
 - NLL_U: unlabeled images under the prior's marginal (or under the normal component alone when the
-  unlabeled pool is assumed all normal, contamination 0; see DESIGN.md for why free weights collapse);
+  unlabeled pool is assumed all normal, contamination 0; docs/design.md says why free weights collapse);
 - NLL_L: labeled images under their own class component (FlowGMM's labeled term);
 - recon_U: 1 − SSIM between unlabeled images and their reconstructions;
 - CE (off unless γ > 0): cross-entropy, in nats per image, of the mixture's class posterior p(y | x)
@@ -33,9 +33,13 @@ def ssim_window(image_size: int) -> int:
 
 
 def structural_dissimilarity(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-    """(B,) 1 − SSIM(x, x̂) for images in [0, 1], via pytorch-msssim."""
+    """(B,) 1 − SSIM(x, x̂) for images in [0, 1], via pytorch-msssim.
+
+    Always in float32, also under ``--precision bf16``: autocast would otherwise run SSIM's
+    Gaussian filters in bf16, whose 8-bit mantissa loses the small local variances SSIM divides by."""
     window = ssim_window(min(x.shape[-2:]))
-    similarity = ssim(x.float(), x_hat.float(), data_range=1.0, size_average=False, win_size=window)
+    with torch.autocast(x.device.type, enabled=False):
+        similarity = ssim(x.float(), x_hat.float(), data_range=1.0, size_average=False, win_size=window)
     return 1.0 - similarity
 
 

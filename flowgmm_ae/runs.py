@@ -9,10 +9,12 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.data import ImageDataset, is_known_dataset, load_dataset
+from flowgmm_ae.data.splits import subset_split
 from flowgmm_ae.errors import FlowgmmAEError
 from flowgmm_ae.io import load_weights, read_json
 from flowgmm_ae.methods import get_method
@@ -55,21 +57,33 @@ def load_model(
 
 
 def load_run_dataset(
-    config: dict[str, Any], dataset: str | None = None, data_root: str | None = None
+    config: dict[str, Any],
+    dataset: str | None = None,
+    data_root: str | None = None,
+    run_dir: str | Path | None = None,
 ) -> ImageDataset:
     """The run's own data set as recorded in config.json (same file, same seed, same carved
-    splits), or another ``dataset`` at the run's image size."""
+    splits, and, given ``run_dir``, only the validation images the run could use, as listed in its
+    splits.json), or another ``dataset`` at the run's image size."""
+    own = dataset is None
     if dataset is None:
         used = config["dataset_used"]
         dataset = used if is_known_dataset(used) else config["dataset"]  # folder:PATH is named folder-X
         source = config.get("dataset_source", "")
         data_root = data_root or (source if source.endswith(".npz") else config.get("data_root"))
-    return load_dataset(
+    loaded = load_dataset(
         dataset,
         image_size=config["image_size"],
         data_root=data_root,
         seed=config.get("seed", 0),
         val_frac=config.get("val_frac", 0.1),
+        group_pattern=config.get("group_pattern"),
         cache_dir=config.get("cache_dir"),
         use_cache=config.get("use_cache", True),
     )
+    splits_file = Path(run_dir) / "splits.json" if run_dir is not None else None
+    if own and splits_file is not None and splits_file.is_file():
+        used = np.asarray(read_json(splits_file).get("validation", range(len(loaded.val))), dtype=np.int64)
+        if len(used) != len(loaded.val):
+            loaded = dataclasses.replace(loaded, val=subset_split(loaded.val, used))
+    return loaded

@@ -9,6 +9,7 @@ RNG states, loop position) is written at every epoch's end, so ``--resume`` cont
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import math
 import time
@@ -29,9 +30,10 @@ from flowgmm_ae.data import (
     load_dataset,
     make_split,
 )
+from flowgmm_ae.data.splits import ValidationLabels, limit_validation_labels
 from flowgmm_ae.data.transforms import augment
 from flowgmm_ae.errors import FlowgmmAEError, resolve_device
-from flowgmm_ae.evaluation import evaluate_model, validation_scores, write_evaluation
+from flowgmm_ae.evaluation import evaluate_model, split_scores, validation_scores, write_evaluation
 from flowgmm_ae.io import read_json, save_weights, write_csv, write_json
 from flowgmm_ae.loader import BatchFeeder
 from flowgmm_ae.methods import Method, get_method
@@ -118,6 +120,11 @@ class LoopState:
     history: list[dict[str, Any]] = field(default_factory=list)
     best_auc: float = -math.inf
     best_state: dict[str, torch.Tensor] | None = None
+    # Diagnostic only (never selects anything): the epoch that validation with every anomaly label
+    # would have chosen, to measure what the label budget costs.
+    best_auc_all: float = -math.inf
+    best_state_all: dict[str, torch.Tensor] | None = None
+    init_seconds: float = 0.0
 
 
 def save_checkpoint(
@@ -252,6 +259,7 @@ def _train(
             seed=config.seed,
             fallback_to_synthetic=not config.dataset_given,
             val_frac=config.val_frac,
+            group_pattern=config.group_pattern,
             strict=config.strict,
             cache_dir=config.cache_dir,
             use_cache=config.use_cache,
@@ -269,15 +277,26 @@ def _train(
             "use --prior gmm to train with them" if config.method == "aeflow" else "the method ignores labels"
         )
         log.warning(f"{config.run_name()}: the {len(split.labeled)} labeled anomalies are unused ({hint})")
+    val_labels = limit_validation_labels(
+        dataset.val,
+        n_train_anomalies=int((dataset.train.labels == 1).sum()),
+        policy=config.val_labels,
+        labeled_frac=config.labeled_frac,
+        n_labeled=config.n_labeled,
+        seed=config.seed,
+    )
+    dataset = dataclasses.replace(dataset, val=val_labels.used)  # all that selection may see
+    if ctx.is_main:
+        _log_label_use(config, split, val_labels)
 
     def prepare() -> Path:
         out = prepare_out_dir(config, resume, dataset.name)  # named after the data actually used
         if resume:
-            if read_json(out / "splits.json") != splits_record(dataset, split):
+            if read_json(out / "splits.json") != splits_record(dataset, split, val_labels):
                 raise TrainingError(f"the data or split differs from the one {out} was started with")
         else:
-            write_json(out / "config.json", run_config(config, dataset, split, device, ctx))
-            write_json(out / "splits.json", splits_record(dataset, split))
+            write_json(out / "config.json", run_config(config, dataset, split, device, ctx, val_labels))
+            write_json(out / "splits.json", splits_record(dataset, split, val_labels))
             if dataset.skipped:
                 write_skipped(out / SKIPPED_FILES, dataset)
         return out
@@ -299,13 +318,24 @@ def _train(
     generator = torch.Generator().manual_seed(config.seed)  # the same on every rank: batch order
     # Per-rank randomness (labeled draws, augmentation); a single process keeps one generator.
     rank_generator = torch.Generator().manual_seed(config.seed + 7919 * ctx.rank) if ctx.active else generator
+    steps_per_epoch = math.ceil(len(unlabeled) / config.batch_size)
+    epochs = _epochs_for(config, steps_per_epoch, ctx)
+    init_started = time.perf_counter()
+    pretrain_steps = round(method.pretrain_fraction * epochs * steps_per_epoch)
+    if pretrain_steps and not resume:  # e.g. Deep SAD's autoencoder, on the whole unlabeled set
+
+        def draw(draws: torch.Generator) -> torch.Tensor:
+            pick = torch.randint(len(unlabeled), (config.batch_size,), generator=draws)
+            return fetch(unlabeled[pick]).to(device)
+
+        method.pretrain(model, draw, pretrain_steps, config)
     init_idx = unlabeled[torch.randperm(len(unlabeled), generator=generator)[:256]]
     method.initialise(model, fetch(init_idx).to(device), config)
+    init_seconds = time.perf_counter() - init_started  # counted in the run's training time
     optimizer = torch.optim.Adam(
         [p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay
     )
-    steps_per_epoch = math.ceil(len(unlabeled) / config.batch_size)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch)
     step_module = _StepModule(method, model, config)
     engine: torch.nn.Module = step_module
     if ctx.active:
@@ -320,7 +350,7 @@ def _train(
         if ctx.is_main:
             log.info(f"resuming {out_dir} at epoch {state.epoch}, step {state.step}")
     else:
-        state = LoopState()
+        state = LoopState(init_seconds=init_seconds)
 
     def save() -> None:
         rank_states = ctx.all_gather(rank_generator.get_state()) if ctx.active else None
@@ -332,12 +362,12 @@ def _train(
     # --- epochs --------------------------------------------------------------------------------
     done_before = (state.epoch - 1) * steps_per_epoch + state.step
     progress = tqdm(
-        total=config.epochs * steps_per_epoch,
+        total=epochs * steps_per_epoch,
         initial=done_before,
         disable=not (config.progress and ctx.is_main),
         unit="step",
     )
-    while state.epoch <= config.epochs:
+    while state.epoch <= epochs:
         started = time.perf_counter()
         model.train()
         if state.order is None:
@@ -384,7 +414,7 @@ def _train(
                 started = time.perf_counter()
                 save()
 
-        val_scores, _ = validation_scores(method, model, dataset, config.beta, device, ctx)
+        val_scores, combiner = validation_scores(method, model, dataset, config.beta, device, ctx)
         if not np.isfinite(val_scores[config.score]).all():
             raise TrainingError(
                 f"the {config.score} score is not finite on validation images after epoch {state.epoch}: "
@@ -394,6 +424,14 @@ def _train(
         normal_val = dataset.val.labels == 0
         row: dict[str, Any] = {"epoch": state.epoch}
         row.update({k: v / max(state.n_done, 1) for k, v in state.sums.items()})
+        if val_labels.held_out is not None:
+            val_auc_all = _auc_with_held_out(
+                method, model, config.score, dataset.val, val_scores, val_labels.held_out, combiner, device,
+                ctx,
+            )
+            row["val_auc_all_labels"] = val_auc_all  # diagnostic: never used for a choice
+            if not math.isnan(val_auc_all) and val_auc_all > state.best_auc_all:
+                state.best_auc_all, state.best_state_all = val_auc_all, copy.deepcopy(model.state_dict())
         row.update(
             val_auc=val_auc,
             val_nll_bpd=float(val_scores["flow"][normal_val].mean()) if "flow" in val_scores else "",
@@ -405,7 +443,7 @@ def _train(
         terms_text = "  ".join(f"{k} {v / max(state.n_done, 1):.3f}" for k, v in state.sums.items())
         if ctx.is_main:
             progress.write(
-                f"epoch {state.epoch}/{config.epochs}  {terms_text}  val AUC ({config.score}) {val_auc:.4f}"
+                f"epoch {state.epoch}/{epochs}  {terms_text}  val AUC ({config.score}) {val_auc:.4f}"
             )
         if not math.isnan(val_auc) and val_auc > state.best_auc:
             state.best_auc, state.best_state = val_auc, copy.deepcopy(model.state_dict())
@@ -419,8 +457,21 @@ def _train(
     progress.close()
     feeder.close()
 
+    last_state = copy.deepcopy(model.state_dict())
+    if config.select == "best" and state.best_state is None and ctx.is_main:
+        log.warning("validation AUC was never defined (no validation anomaly labels): keeping the last epoch")
+    candidates = {
+        "last": last_state,
+        "best_val": state.best_state,
+        "best_val_all_labels": state.best_state_all,
+    }
+    selection = _selection_diagnostics(
+        method, model, dataset, val_labels.held_out, config, candidates, device, ctx
+    )
     if config.select == "best" and state.best_state is not None:
         model.load_state_dict(state.best_state)
+    else:
+        model.load_state_dict(last_state)
     evaluation = evaluate_model(
         method,
         model,
@@ -434,12 +485,16 @@ def _train(
     )
     metrics = evaluation.metrics
     metrics["training"] = {
-        "seconds": sum(row["seconds"] for row in state.history),
-        "epochs": config.epochs,
+        "seconds": state.init_seconds + sum(row["seconds"] for row in state.history),
+        "init_seconds": state.init_seconds,
+        "epochs": epochs,
+        "steps": epochs * steps_per_epoch - state.skipped_total,
         "selected_epoch": _selected_epoch(state.history, config.select),
         "skipped_steps": state.skipped_total,
         "processes": ctx.world_size,
     }
+    metrics["labels"] = label_counts(config, split, val_labels)
+    metrics["selection"] = selection
     if ctx.is_main:
         save_weights(model, out_dir / "model.safetensors")
         write_evaluation(out_dir, evaluation, metrics)  # metrics.json last: it marks a finished run
@@ -449,11 +504,102 @@ def _train(
     return RunResult(out_dir=out_dir, metrics=metrics, history=state.history)
 
 
-def _selected_epoch(log: list[dict[str, float]], select: str) -> int:
-    if select == "last" or not log:
+def _selected_epoch(log: list[dict[str, float]], select: str, key: str = "val_auc") -> int:
+    """The epoch kept: the first with the best ``key`` (validation AUC), or the last one when
+    ``select`` is ``last`` or no epoch had a defined AUC."""
+    aucs = [row.get(key, math.nan) for row in log]
+    aucs = [-math.inf if (not isinstance(a, float) or math.isnan(a)) else a for a in aucs]
+    if select == "last" or not log or max(aucs) == -math.inf:
         return len(log)
-    aucs = [row["val_auc"] if not math.isnan(row["val_auc"]) else -math.inf for row in log]
     return int(np.argmax(aucs)) + 1
+
+
+def _epochs_for(config: TrainConfig, steps_per_epoch: int, ctx: distributed.DistContext) -> int:
+    """``--epochs``, raised until at least ``--min-steps`` optimiser steps run: on a folder of 70
+    images an epoch is two steps, and 25 of them are far too few for the flow."""
+    epochs = max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
+    if ctx.is_main:
+        raised = f" (raised from --epochs {config.epochs} to reach --min-steps {config.min_steps})"
+        log.info(
+            f"training {epochs} epochs x {steps_per_epoch} steps = {epochs * steps_per_epoch} steps"
+            + (raised if epochs > config.epochs else "")
+        )
+    return epochs
+
+
+def _log_label_use(config: TrainConfig, split: SemiSupervisedSplit, val_labels: ValidationLabels) -> None:
+    counts = label_counts(config, split, val_labels)
+    log.info(
+        f"anomaly labels used: {counts['train']} in training + {counts['validation']} of "
+        f"{val_labels.n_anomalies_available} in validation (--val-labels {config.val_labels}) "
+        f"= {counts['total']}"
+    )
+    if counts["validation"] == 0:
+        log.info(
+            "validation holds no anomaly labels: the last epoch is kept and thresholds are the "
+            f"{config.normal_quantile:g} quantile of validation normal scores"
+        )
+
+
+def label_counts(
+    config: TrainConfig, split: SemiSupervisedSplit, val_labels: ValidationLabels
+) -> dict[str, int]:
+    """Anomaly labels a run used: in training, in validation (checkpoint, threshold, β) and both."""
+    train_labels = len(split.labeled) if config.uses_labels() else 0
+    val_count = val_labels.n_anomalies_used
+    return {"train": train_labels, "validation": val_count, "total": train_labels + val_count}
+
+
+def _auc_with_held_out(
+    method: Method,
+    model: torch.nn.Module,
+    score: str,
+    val: Any,
+    val_scores: dict[str, np.ndarray],
+    held_out: Any,
+    combiner: Any,
+    device: torch.device,
+    ctx: distributed.DistContext,
+) -> float:
+    """Validation AUC with every validation anomaly label, the budgeted-away ones included
+    (diagnostic: to measure what the label budget costs, never to choose anything)."""
+    held = split_scores(method, model, held_out.images, combiner, device, ctx)
+    labels = np.concatenate([val.labels, held_out.labels])
+    return ranking_metrics(labels, np.concatenate([val_scores[score], held[score]]))["auc"]
+
+
+def _selection_diagnostics(
+    method: Method,
+    model: torch.nn.Module,
+    dataset: ImageDataset,
+    held_out: Any,
+    config: TrainConfig,
+    candidates: dict[str, dict[str, torch.Tensor] | None],
+    device: torch.device,
+    ctx: distributed.DistContext,
+) -> dict[str, dict[str, float]]:
+    """Validation and test AUC of the selected score for each checkpoint-selection rule (the last
+    epoch, the best on the run's validation, the best with every validation label).
+
+    A record for the benchmarks that compare selection rules over seeds; nothing in the run is chosen
+    from it. Leaves ``model`` holding the last candidate's weights: the caller loads its choice."""
+    report: dict[str, dict[str, float]] = {}
+    for name, weights in candidates.items():
+        if weights is None:
+            continue
+        model.load_state_dict(weights)
+        val_scores, combiner = validation_scores(method, model, dataset, config.beta, device, ctx)
+        test_scores = split_scores(method, model, dataset.test.images, combiner, device, ctx)
+        entry = {
+            "val_auc": ranking_metrics(dataset.val.labels, val_scores[config.score])["auc"],
+            "test_auc": ranking_metrics(dataset.test.labels, test_scores[config.score])["auc"],
+        }
+        if held_out is not None:
+            entry["val_auc_all_labels"] = _auc_with_held_out(
+                method, model, config.score, dataset.val, val_scores, held_out, combiner, device, ctx
+            )
+        report[name] = entry
+    return report
 
 
 def run_config(
@@ -462,6 +608,7 @@ def run_config(
     split: SemiSupervisedSplit,
     device: torch.device,
     ctx: distributed.DistContext = distributed.SINGLE,
+    val_labels: ValidationLabels | None = None,
 ) -> dict[str, Any]:
     record = asdict(config)
     record.update(
@@ -477,19 +624,32 @@ def run_config(
         n_unlabeled=len(split.unlabeled),
         n_labeled=len(split.labeled) if config.uses_labels() else 0,
         n_hidden_anomalies=len(split.hidden_anomalies),
+        **(
+            {
+                "n_val_anomaly_labels": val_labels.n_anomalies_used,
+                "n_val_anomalies_available": val_labels.n_anomalies_available,
+                "n_labels_total": label_counts(config, split, val_labels)["total"],
+            }
+            if val_labels is not None
+            else {}
+        ),
         counts=dataset.summary(),
         n_skipped_files=len(dataset.skipped),
     )
     return record
 
 
-def splits_record(dataset: ImageDataset, split: SemiSupervisedSplit) -> dict[str, Any]:
+def splits_record(
+    dataset: ImageDataset, split: SemiSupervisedSplit, val_labels: ValidationLabels | None = None
+) -> dict[str, Any]:
+    used = val_labels.used_index.tolist() if val_labels is not None else list(range(len(dataset.val)))
     return {
         **split.to_dict(),
-        "validation": list(range(len(dataset.val))),
+        "validation": used,
         "test": list(range(len(dataset.test))),
-        "note": "unlabeled/labeled/hidden_anomalies index the train split; validation and test "
-        "are the data set's own val and test splits, in file order",
+        "note": "unlabeled/labeled/hidden_anomalies index the train split; validation indexes the "
+        "data set's own val split (the images this run could use: every normal, and the anomalies "
+        "its --val-labels policy allows); test is the data set's test split, in file order",
         **(
             {"files": {name: getattr(dataset, name).names for name in ("train", "val", "test")}}
             if dataset.train.names is not None

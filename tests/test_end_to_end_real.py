@@ -24,6 +24,8 @@ def test_pneumoniamnist_short_run_is_sane(pneumoniamnist, tmp_path):
             str(pneumoniamnist),
             "--epochs",
             "4",
+            "--min-steps",
+            "0",
             "--labeled-frac",
             "0.05",
             "--seed",

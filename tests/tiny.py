@@ -11,10 +11,20 @@ TINY = dict(
     base_width=8,
     flow_hidden=16,
     epochs=1,
+    min_steps=0,
     progress=False,
 )
 
-_OPTIONS = ("image_size", "stride", "latent_channels", "flow_steps", "base_width", "flow_hidden", "epochs")
+_OPTIONS = (
+    "image_size",
+    "stride",
+    "latent_channels",
+    "flow_steps",
+    "base_width",
+    "flow_hidden",
+    "epochs",
+    "min_steps",
+)
 
 
 def tiny_cli_args(epochs: int = 1, dataset: str | None = None) -> list[str]:

@@ -4,15 +4,18 @@
   unrevealed anomalies until they make up a fraction c of U.
 - The labeled set L is a seeded random fraction (``labeled_frac``, at least one image when > 0) or
   count (``n_labeled``) of the train split's anomalies, disjoint from those hidden in U.
+- Validation anomaly labels are labels too: under ``--val-labels budget`` validation keeps all its
+  normal images but only the same fraction of its anomalies (:func:`limit_validation_labels`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
+import torch
 
-from flowgmm_ae.data.base import ANOMALY_LABEL, NORMAL_LABEL, DataError
+from flowgmm_ae.data.base import ANOMALY_LABEL, NORMAL_LABEL, DataError, ImageArray, Split
 
 
 @dataclass
@@ -81,3 +84,81 @@ def make_split(
     hidden = np.sort(remaining[:n_hidden])
     unlabeled = np.sort(np.concatenate([normals, hidden]))
     return SemiSupervisedSplit(unlabeled=unlabeled, labeled=labeled, hidden_anomalies=hidden)
+
+
+# --- how many anomaly labels validation may use -------------------------------------------------
+VAL_LABEL_POLICIES = ("budget", "all")
+
+
+def subset_split(split: Split, index: np.ndarray) -> Split:
+    """The rows ``index`` of ``split`` (images, labels and every per-image list such as names)."""
+    index = np.asarray(index, dtype=np.int64)
+    if isinstance(split.images, ImageArray):
+        images: torch.Tensor | ImageArray = ImageArray(split.images.pixels, split.images.rows[index])
+    else:
+        images = split.images[torch.as_tensor(index)]
+    per_image = {}
+    for item in fields(split):
+        values = getattr(split, item.name)
+        if item.name not in ("images", "labels"):
+            per_image[item.name] = None if values is None else [values[i] for i in index]
+    return Split(images=images, labels=split.labels[index], **per_image)
+
+
+def validation_anomaly_budget(
+    n_val_anomalies: int, n_train_anomalies: int, labeled_frac: float | None, n_labeled: int | None
+) -> int:
+    """Validation anomalies a run may use under ``--val-labels budget``: the same fraction of them as
+    of the train split's anomalies is labeled (at least one when that fraction is above 0)."""
+    if n_labeled is not None:
+        frac = n_labeled / n_train_anomalies if n_train_anomalies else 0.0
+    else:
+        frac = labeled_frac or 0.0
+    if frac <= 0 or n_val_anomalies == 0:
+        return 0
+    return min(n_val_anomalies, max(1, int(round(frac * n_val_anomalies))))
+
+
+@dataclass
+class ValidationLabels:
+    """The validation split a run may use, and the anomalies it must not (kept for diagnostics)."""
+
+    used: Split
+    held_out: Split | None  # validation anomalies whose labels the budget does not allow
+    n_anomalies_available: int
+    used_index: np.ndarray  # rows of the data set's validation split in ``used``
+
+    @property
+    def n_anomalies_used(self) -> int:
+        return int((self.used.labels == ANOMALY_LABEL).sum())
+
+
+def limit_validation_labels(
+    val: Split,
+    n_train_anomalies: int,
+    policy: str = "budget",
+    labeled_frac: float | None = 0.0,
+    n_labeled: int | None = None,
+    seed: int = 0,
+) -> ValidationLabels:
+    """Keep every validation normal image and, with ``policy="budget"``, only a seeded random
+    ``labeled_frac`` of the validation anomalies: checkpoint choice, thresholds and β then use no
+    more anomaly labels than training had, and every one of them is counted."""
+    if policy not in VAL_LABEL_POLICIES:
+        raise DataError(f"unknown validation-label policy {policy!r}; choose from {VAL_LABEL_POLICIES}")
+    anomalies = np.flatnonzero(val.labels == ANOMALY_LABEL)
+    if policy == "all":
+        return ValidationLabels(val, None, len(anomalies), np.arange(len(val)))
+    wanted = validation_anomaly_budget(len(anomalies), n_train_anomalies, labeled_frac, n_labeled)
+    # A stream of its own: the labeled training draw (make_split) uses default_rng(seed).
+    kept = np.random.default_rng([seed, 1]).permutation(anomalies)[:wanted]
+    keep = np.zeros(len(val), dtype=bool)
+    keep[val.labels == NORMAL_LABEL] = True
+    keep[kept] = True
+    held = np.flatnonzero(~keep)
+    return ValidationLabels(
+        used=subset_split(val, np.flatnonzero(keep)),
+        held_out=subset_split(val, held) if len(held) else None,
+        n_anomalies_available=len(anomalies),
+        used_index=np.flatnonzero(keep),
+    )

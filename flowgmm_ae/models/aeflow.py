@@ -105,7 +105,7 @@ class AEFlow(nn.Module):
         z = self.encoder(x)
         if self.training and self.config.latent_noise > 0:
             # Dequantisation noise: without it the encoder can squeeze z onto a thin surface and
-            # the NLL per dimension falls without bound (see DESIGN.md).
+            # the NLL per dimension falls without bound (see docs/design.md).
             z = z + self.config.latent_noise * torch.randn_like(z)
         # Under bf16 autocast (--precision bf16) the flow, its log-determinant and hence the
         # likelihood stay in float32; only the convolutional encoder and decoder run in bf16.
