@@ -1,0 +1,83 @@
+"""Mean ± std over seeds of run folders named ``VARIANT-sSEED``: validation AUC (the run's own,
+label-budgeted, and with every validation label), test AUC and the threshold metrics, labels used,
+optimiser steps and training minutes.
+
+    python benchmarks/group_runs.py RUNS_DIR [--title TEXT] [--out FILE]
+
+Used by the sweeps in benchmarks/ whose runs are not an ``ablate`` grid (tiny_folder.sh,
+defaults_sweep_chestxray2017.sh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+
+def _mean_std(values: list[float]) -> str:
+    array = np.asarray([v for v in values if v is not None], dtype=float)
+    array = array[np.isfinite(array)]
+    if array.size == 0:
+        return "–"
+    std = array.std(ddof=1) if array.size > 1 else 0.0
+    return f"{array.mean():.3f} ± {std:.3f}"
+
+
+def _row(run: Path) -> dict:
+    metrics = json.loads((run / "metrics.json").read_text())
+    labels = metrics.get("labels", {})
+    return {
+        "val_auc": metrics["val"]["auc"],
+        "val_auc_all": metrics.get("selection", {}).get("last", {}).get("val_auc_all_labels"),
+        **{key: metrics["test"][key] for key in ("auc", "f1", "acc", "sen", "spe")},
+        "labels": f"{labels.get('train', '?')} + {labels.get('validation', '?')}",
+        "steps": metrics["training"].get("steps", "?"),
+        "minutes": metrics["training"]["seconds"] / 60,
+    }
+
+
+def table(runs_dir: Path, title: str) -> str:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for run in sorted(p for p in runs_dir.iterdir() if (p / "metrics.json").is_file()):
+        variant = re.sub(r"-s\d+$", "", run.name)
+        groups[variant].append(_row(run))
+    header = "| variant | seeds | labels (train + val) | steps | val AUC | val AUC, all val labels* | "
+    header += "test AUC | F1 | ACC | SEN | SPE | training min |"
+    lines = [f"# {title}", "", header, "|" + "---|" * 12]
+    for variant, rows in groups.items():
+        cells = [
+            variant,
+            str(len(rows)),
+            rows[0]["labels"],
+            str(rows[0]["steps"]),
+            *(_mean_std([r[k] for r in rows]) for k in ("val_auc", "val_auc_all", "auc", "f1", "acc", "sen", "spe")),
+            f"{np.mean([r['minutes'] for r in rows]):.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Thresholds and checkpoints chosen on each run's validation split; * a diagnostic that chose "
+        "nothing (AUC with every validation anomaly label, of the last epoch).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", type=Path)
+    parser.add_argument("--title", default="Runs")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    text = table(args.runs, args.title)
+    if args.out:
+        args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
