@@ -19,6 +19,9 @@ from pathlib import Path
 import numpy as np
 
 
+COLUMNS = ("val_auc", "val_auc_all", "auc", "f1", "acc", "sen", "spe")
+
+
 def _mean_std(values: list[float]) -> str:
     array = np.asarray([v for v in values if v is not None], dtype=float)
     array = array[np.isfinite(array)]
@@ -55,7 +58,7 @@ def table(runs_dir: Path, title: str) -> str:
             str(len(rows)),
             rows[0]["labels"],
             str(rows[0]["steps"]),
-            *(_mean_std([r[k] for r in rows]) for k in ("val_auc", "val_auc_all", "auc", "f1", "acc", "sen", "spe")),
+            *(_mean_std([r[k] for r in rows]) for k in COLUMNS),
             f"{np.mean([r['minutes'] for r in rows]):.1f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
