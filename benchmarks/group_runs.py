@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 COLUMNS = ("val_auc", "val_auc_all", "auc", "f1", "acc", "sen", "spe")
 
 
