@@ -81,6 +81,11 @@ class Method:
     ) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
+    def optimizer_options(self, config: TrainConfig) -> dict:
+        """Keyword arguments of the loop's ``torch.optim.Adam`` (default: the run's --lr and
+        --weight-decay)."""
+        return {"lr": config.lr, "weight_decay": config.weight_decay}
+
     def map_scale(self, model: nn.Module, normal: torch.Tensor, device: torch.device | str) -> dict | None:
         return None
 
