@@ -196,7 +196,7 @@ def _report(result) -> None:
     type=click.Choice(METHODS),
     default="aeflow",
     show_default=True,
-    help="aeflow (prior chosen by --prior) or a baseline: ae, deepsad, devnet, supervised.",
+    help="aeflow (prior chosen by --prior) or a baseline: ae, cnn, deepsad, devnet, supervised.",
 )
 @click.option(
     "--dataset",

@@ -13,7 +13,7 @@ from flowgmm_ae.models import ModelConfig
 class TrainConfig:
     """Every option of a training run; saved as config.json."""
 
-    method: str = "aeflow"  # aeflow (with --prior) or a baseline: ae, deepsad, devnet, supervised
+    method: str = "aeflow"  # aeflow (with --prior) or a baseline: ae, cnn, deepsad, devnet, supervised
     dataset: str = DEFAULT_DATASET
     dataset_given: bool = True  # False: the user named none, so a missing file falls back to synthetic
     data_root: str | None = None

@@ -167,10 +167,11 @@ class AEFlowMethod(Method):
         return map_scale(model, normal, device=device)
 
 
-BASELINES = ("ae", "deepsad", "devnet", "supervised")
+BASELINES = ("ae", "cnn", "deepsad", "devnet", "supervised")
 METHODS = ("aeflow", *BASELINES)
-# Every score name any method gives (AE-FLOW's, then the baselines': probability, deviation, distance).
-SCORE_CHOICES = ("combined", "flow", "recon", "posterior", "probability", "deviation", "distance")
+# Every score name any method gives (AE-FLOW's, then the baselines': probability, deviation,
+# distance, logit).
+SCORE_CHOICES = ("combined", "flow", "recon", "posterior", "probability", "deviation", "distance", "logit")
 
 
 def get_method(name: str) -> Method:
