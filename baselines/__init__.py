@@ -1,6 +1,7 @@
 """Baselines trained through flowgmm-ae's shared loop, split, batches and metrics.
 
 - ``ae``: the same encoder/decoder without the flow, scored by 1 − SSIM (unsupervised);
+- ``cnn``: a plain BatchNorm CNN classifier (about 0.4 M parameters), scored by its logit;
 - ``deepsad``: Deep SAD (Ruff et al., ICLR 2020), semi-supervised hypersphere;
 - ``devnet``: deviation networks (Pang et al., KDD 2019);
 - ``supervised``: the encoder with a classification head, unlabeled images taken as normal.
@@ -10,12 +11,14 @@ Each is a :class:`flowgmm_ae.methods.Method`; ``flowgmm-ae train --method NAME``
 """
 
 from baselines.ae import AutoencoderBaseline
+from baselines.cnn import CNNBaseline
 from baselines.deepsad import DeepSADBaseline
 from baselines.devnet import DevNetBaseline
 from baselines.supervised import SupervisedBaseline
 
 BASELINE_METHODS = {
     "ae": AutoencoderBaseline,
+    "cnn": CNNBaseline,
     "deepsad": DeepSADBaseline,
     "devnet": DevNetBaseline,
     "supervised": SupervisedBaseline,
@@ -24,6 +27,7 @@ BASELINE_METHODS = {
 __all__ = [
     "BASELINE_METHODS",
     "AutoencoderBaseline",
+    "CNNBaseline",
     "DeepSADBaseline",
     "DevNetBaseline",
     "SupervisedBaseline",

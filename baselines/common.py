@@ -21,6 +21,7 @@ def _architecture(config: TrainConfig, in_channels: int, bias: bool) -> dict:
         base_width=model_config.base_width,
         max_width=model_config.max_width,
         bias=bias,
+        norm=model_config.norm,
     )
 
 

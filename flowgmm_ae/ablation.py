@@ -3,8 +3,8 @@
 Each cell is an ordinary run folder under ``OUT/runs/``. A cell whose ``metrics.json`` exists is
 finished and is read back, not trained again; a cell folder without it was interrupted and is
 cleared and retrained. Variants are priors of AE-FLOW (``gaussian``, ``gmm``) and baselines (``ae``,
-``deepsad``, ``devnet``, ``supervised``). Label-free variants (the Gaussian prior, the autoencoder) are
-trained once per seed and shown at every budget as unsupervised references.
+``cnn``, ``deepsad``, ``devnet``, ``supervised``). Label-free variants (the Gaussian prior, the
+autoencoder) are trained once per seed and shown at every budget as unsupervised references.
 
 Outputs: ``results.csv`` (one row per run and threshold policy), ``results.md`` (mean ± std per
 method and budget, with a bootstrap interval for the seed-averaged AUC), ``auc_vs_labels.png``,

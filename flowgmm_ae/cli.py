@@ -32,7 +32,8 @@ from flowgmm_ae.evaluation import evaluate_model, score_images, write_evaluation
 from flowgmm_ae.io import write_csv
 from flowgmm_ae.methods import BASELINES, METHODS, SCORE_CHOICES, get_method
 from flowgmm_ae.metrics import THRESHOLD_POLICIES
-from flowgmm_ae.runs import load_model, load_run_dataset, read_config
+from flowgmm_ae.models import NORMS
+from flowgmm_ae.runs import load_model, load_run_dataset, read_config, train_config_from_record
 from flowgmm_ae.runtime import keep_freed_memory
 from flowgmm_ae.training import TrainConfig, train
 
@@ -174,9 +175,7 @@ def _resume(ctx: click.Context, run_dir: str, progress: bool) -> None:
         )
     try:
         saved = read_config(run_dir)
-        known = {f.name for f in dataclasses.fields(TrainConfig)}
-        config = TrainConfig(**{k: v for k, v in saved.items() if k in known})
-        config = dataclasses.replace(config, out=run_dir, progress=progress)
+        config = dataclasses.replace(train_config_from_record(saved), out=run_dir, progress=progress)
         result = train(config, resume=True)
     except FlowgmmAEError as error:
         raise click.ClickException(str(error)) from error
@@ -197,7 +196,7 @@ def _report(result) -> None:
     type=click.Choice(METHODS),
     default="aeflow",
     show_default=True,
-    help="aeflow (prior chosen by --prior) or a baseline: ae, deepsad, devnet, supervised.",
+    help="aeflow (prior chosen by --prior) or a baseline: ae, cnn, deepsad, devnet, supervised.",
 )
 @click.option(
     "--dataset",
@@ -285,6 +284,15 @@ def _report(result) -> None:
     "ImageNet weights are not downloaded.",
 )
 @click.option("--finetune-encoder", is_flag=True, help="Train the wrn50 trunk too.")
+@click.option(
+    "--norm",
+    type=click.Choice(NORMS),
+    default=TrainConfig.norm,
+    show_default=True,
+    help="Normalisation in the conv encoder and the decoder (aeflow and the baselines built on "
+    "them): group (GroupNorm + SiLU) or batch (BatchNorm + ReLU; scores use its running "
+    "statistics). --method cnn always uses BatchNorm.",
+)
 @click.option("--flow-steps", type=click.IntRange(min=1), default=4, show_default=True)
 @click.option(
     "--flow-hidden",

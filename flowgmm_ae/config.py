@@ -13,7 +13,7 @@ from flowgmm_ae.models import ModelConfig
 class TrainConfig:
     """Every option of a training run; saved as config.json."""
 
-    method: str = "aeflow"  # aeflow (with --prior) or a baseline: ae, deepsad, devnet, supervised
+    method: str = "aeflow"  # aeflow (with --prior) or a baseline: ae, cnn, deepsad, devnet, supervised
     dataset: str = DEFAULT_DATASET
     dataset_given: bool = True  # False: the user named none, so a missing file falls back to synthetic
     data_root: str | None = None
@@ -37,6 +37,7 @@ class TrainConfig:
     encoder: str = "conv"  # or "wrn50" (AE-FLOW's Wide-ResNet-50-2 trunk; aeflow only)
     encoder_weights: str | None = None  # a torchvision wide_resnet50_2 state dict file
     finetune_encoder: bool = False
+    norm: str = "group"  # encoder/decoder: "group" (GroupNorm + SiLU) or "batch" (BatchNorm + ReLU)
     flow_steps: int = 4
     flow_hidden: int = 64
     latent_noise: float = 0.05
@@ -90,6 +91,7 @@ class TrainConfig:
             latent_noise=self.latent_noise,
             encoder=self.encoder,
             finetune_encoder=self.finetune_encoder,
+            norm=self.norm,
         )
 
     def uses_labels(self) -> bool:

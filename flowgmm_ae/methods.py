@@ -79,7 +79,15 @@ class Method:
     def raw_scores(
         self, model: nn.Module, images: torch.Tensor, device: torch.device | str
     ) -> dict[str, np.ndarray]:
+        """Every score of ``images`` (higher = more anomalous), computed in eval mode so that
+        batch-statistics layers (BatchNorm) use their running statistics: an image's score must
+        not depend on the other images of its batch."""
         raise NotImplementedError
+
+    def optimizer_options(self, config: TrainConfig) -> dict:
+        """Keyword arguments of the loop's ``torch.optim.Adam`` (default: the run's --lr and
+        --weight-decay)."""
+        return {"lr": config.lr, "weight_decay": config.weight_decay}
 
     def map_scale(self, model: nn.Module, normal: torch.Tensor, device: torch.device | str) -> dict | None:
         return None
@@ -120,12 +128,20 @@ class AEFlowMethod(Method):
             logging.getLogger("flowgmm_ae").info(
                 f"encoder trunk loaded from {config.encoder_weights} ({len(ignored)} later keys unused)"
             )
+        # ActNorm's data-dependent initialisation, in train mode as the first step will be. With
+        # --norm batch this pass also moves BatchNorm's running statistics once (momentum 0.1),
+        # towards these unlabeled images: harmless, training moves them on every step.
         with torch.no_grad():
-            model(x_unlabeled)  # ActNorm's data-dependent initialisation
+            model(x_unlabeled)
 
     def loss(self, model, x_unlabeled, x_labeled, y_labeled, config) -> StepLoss:
+        """The joint objective of one step. Unlabeled and labeled images go through the model in
+        one forward pass. With --norm group nothing mixes samples; with --norm batch BatchNorm
+        normalises them with the statistics of the joint batch (unlabeled and labeled anomalies
+        together) and its running statistics follow that mix. Accepted: scoring runs in eval mode
+        on the running statistics, and the mix is the same at every step."""
         n_unlabeled = len(x_unlabeled)
-        out = model(torch.cat([x_unlabeled, x_labeled]))  # one pass: nothing mixes samples
+        out = model(torch.cat([x_unlabeled, x_labeled]))  # one pass (see the docstring on BatchNorm)
         out_u, out_l = (
             AEFlowOutput(*(t[part] for t in (out.z, out.z_prime, out.log_det, out.x_hat)))
             for part in (slice(None, n_unlabeled), slice(n_unlabeled, None))
@@ -151,10 +167,11 @@ class AEFlowMethod(Method):
         return map_scale(model, normal, device=device)
 
 
-BASELINES = ("ae", "deepsad", "devnet", "supervised")
+BASELINES = ("ae", "cnn", "deepsad", "devnet", "supervised")
 METHODS = ("aeflow", *BASELINES)
-# Every score name any method gives (AE-FLOW's, then the baselines': probability, deviation, distance).
-SCORE_CHOICES = ("combined", "flow", "recon", "posterior", "probability", "deviation", "distance")
+# Every score name any method gives (AE-FLOW's, then the baselines': probability, deviation,
+# distance, logit).
+SCORE_CHOICES = ("combined", "flow", "recon", "posterior", "probability", "deviation", "distance", "logit")
 
 
 def get_method(name: str) -> Method:

@@ -19,6 +19,10 @@ from flowgmm_ae.errors import FlowgmmAEError
 from flowgmm_ae.io import load_weights, read_json
 from flowgmm_ae.methods import get_method
 
+# The encoder/decoder normalisation of run folders written before --norm existed (their config.json
+# has no "norm"): GroupNorm, whatever TrainConfig's default is now.
+LEGACY_NORM = "group"
+
 
 class RunFolderError(FlowgmmAEError):
     """A run folder is missing, unfinished or unreadable; the message says which file and why."""
@@ -35,6 +39,15 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
         raise RunFolderError(f"{path} is not valid JSON: {error}") from error
 
 
+def train_config_from_record(config: dict[str, Any]) -> TrainConfig:
+    """The TrainConfig a run was trained with, from its config.json (keys of other versions
+    ignored; a record without "norm" was trained with :data:`LEGACY_NORM`)."""
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    options = {k: v for k, v in config.items() if k in known}
+    options.setdefault("norm", config.get("model", {}).get("norm", LEGACY_NORM))
+    return TrainConfig(**options)
+
+
 def load_model(
     run_dir: str | Path, weights: str = "model.safetensors"
 ) -> tuple[torch.nn.Module, dict[str, Any]]:
@@ -44,8 +57,7 @@ def load_model(
     path = run_dir / weights
     if not path.is_file():
         raise RunFolderError(f"{run_dir} has no {weights}: the run did not finish (or was moved)")
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    train_config = TrainConfig(**{k: v for k, v in config.items() if k in known})
+    train_config = train_config_from_record(config)
     model = get_method(train_config.method).build(train_config, config["model"]["in_channels"])
     try:
         load_weights(model, path)

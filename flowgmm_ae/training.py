@@ -333,7 +333,7 @@ def _train(
     method.initialise(model, fetch(init_idx).to(device), config)
     init_seconds = time.perf_counter() - init_started  # counted in the run's training time
     optimizer = torch.optim.Adam(
-        [p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay
+        [p for p in model.parameters() if p.requires_grad], **method.optimizer_options(config)
     )
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch)
     step_module = _StepModule(method, model, config)
@@ -621,6 +621,7 @@ def run_config(
         dataset_source=dataset.source,
         dataset_notes=dataset.notes,
         model=config.model_config(dataset.in_channels).to_dict(),
+        optimizer=get_method(config.method).optimizer_options(config),  # as used (a method may adjust)
         n_unlabeled=len(split.unlabeled),
         n_labeled=len(split.labeled) if config.uses_labels() else 0,
         n_hidden_anomalies=len(split.hidden_anomalies),

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from flowgmm_ae.models.autoencoder import Decoder, Encoder
+from flowgmm_ae.models.autoencoder import Decoder, Encoder, check_norm
 from flowgmm_ae.models.flow import LatentFlow
 from flowgmm_ae.models.wide_resnet import TRUNK_STRIDE, PretrainedEncoder
 from flowgmm_ae.priors import LatentPrior
@@ -38,6 +38,10 @@ class ModelConfig:
     latent_noise: float = 0.05
     encoder: str = "conv"  # or "wrn50": AE-FLOW's Wide-ResNet-50-2 trunk (stride 16)
     finetune_encoder: bool = False  # train the wrn50 trunk too (it is frozen by default)
+    # Normalisation of the conv encoder and the decoder: "group" (GroupNorm + SiLU) or "batch"
+    # (BatchNorm + ReLU). Run folders written before this option existed lack the key: they are
+    # "group" (flowgmm_ae.runs.LEGACY_NORM).
+    norm: str = "group"
 
     @property
     def latent_shape(self) -> tuple[int, int, int]:
@@ -53,6 +57,7 @@ class ModelConfig:
         """Raise ValueError, naming the option, if these settings cannot build a model."""
         if self.encoder not in ENCODERS:
             raise ValueError(f"unknown encoder {self.encoder!r}; choose one of {', '.join(ENCODERS)}")
+        check_norm(self.norm)
         if self.encoder == "wrn50" and self.stride != TRUNK_STRIDE:
             raise ValueError(
                 f"--encoder wrn50 down-samples by {TRUNK_STRIDE}, not by the stride {self.stride}"
@@ -91,6 +96,7 @@ class AEFlow(nn.Module):
             stride=config.stride,
             base_width=config.base_width,
             max_width=config.max_width,
+            norm=config.norm,
         )
         self.encoder: nn.Module = (
             PretrainedEncoder(config.in_channels, config.latent_channels, frozen=not config.finetune_encoder)
