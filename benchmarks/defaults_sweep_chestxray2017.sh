@@ -30,5 +30,5 @@ for setting in "e25-noaug:--epochs 25 --no-augment" "e10:--epochs 10" "e25:--epo
       --labeled-frac 0.05 --seed "$seed" $options --quiet --out "$run"
   done
 done
-python benchmarks/group_runs.py "$out/runs" --title "Defaults sweep on ChestXRay2017 (32 px, 5 % labels)" \
+python benchmarks/group_runs.py "$out/runs" --rule last --title "Defaults sweep on ChestXRay2017 (32 px, 5 % labels)" \
   --out "$out/results.md"

@@ -65,6 +65,17 @@ def main() -> None:
             )
             + " |"
         )
+    every = [
+        run["last"]["test_auc"] - run["best_val"]["test_auc"]
+        for runs in groups.values()
+        for run in runs
+        if "best_val" in run
+    ]
+    if every:
+        lines.append(
+            f"| every run with validation anomalies | | {len(every)} | | | | {np.mean(every):+.3f} "
+            f"| {sum(d >= 0 for d in every)}/{len(every)} |"
+        )
     text = (
         f"# Checkpoint rules on {args.ablation_dir.name}\n\n"
         "Test AUC of the run's selected score had each rule chosen the checkpoint (a record: the runs "

@@ -2,7 +2,7 @@
 # A new user's small folder: 253 ChestXRay2017 training images (100 normal, 153 pneumonia, whole
 # patients) copied into folder:PATH/{normal,abnormal}/, so that the package carves a 20 % test and a
 # 10 % validation part by patient (--group-pattern) and about 70 normal images are left to train on.
-# flowgmm-ae with and without --min-steps (0 = the old epoch-only schedule: 25 epochs of 2 steps)
+# flowgmm-ae with and without --min-steps (0 = the old schedule: 25 epochs of one 2-step pass)
 # against the in-harness classifier, 5 % labels, seeds 0-2 (run by hand, never in CI; ~10 minutes).
 #   FLOWGMM_AE_DATA=../shared/data bash benchmarks/tiny_folder.sh
 set -euo pipefail

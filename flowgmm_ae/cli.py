@@ -27,13 +27,13 @@ from flowgmm_ae.data import (
     load_dataset,
 )
 from flowgmm_ae.data.splits import VAL_LABEL_POLICIES
-from flowgmm_ae.errors import FlowgmmAEError, resolve_device
-from flowgmm_ae.evaluation import evaluate_model, score_images, write_evaluation
+from flowgmm_ae.errors import FlowgmmAEError
+from flowgmm_ae.evaluation import WEIGHTS, evaluate_run, score_images, write_evaluation
 from flowgmm_ae.io import write_csv
 from flowgmm_ae.methods import BASELINES, METHODS, SCORE_CHOICES, get_method
 from flowgmm_ae.metrics import THRESHOLD_POLICIES
 from flowgmm_ae.models import NORMS
-from flowgmm_ae.runs import load_model, load_run_dataset, read_config, train_config_from_record
+from flowgmm_ae.runs import read_config, train_config_from_record
 from flowgmm_ae.runtime import keep_freed_memory
 from flowgmm_ae.training import TrainConfig, train
 
@@ -307,7 +307,8 @@ def _report(result) -> None:
     type=click.IntRange(min=0),
     default=TrainConfig.min_steps,
     show_default=True,
-    help="Raise --epochs until at least this many optimiser steps run (small data sets).",
+    help="Make each epoch several passes over the unlabeled images when --epochs passes would give "
+    "fewer optimiser steps than this (small data sets).",
 )
 @click.option("--batch-size", type=click.IntRange(min=2), default=64, show_default=True)
 @click.option("--labeled-batch-size", type=click.IntRange(min=1), default=16, show_default=True)
@@ -367,9 +368,10 @@ def _report(result) -> None:
 @click.option(
     "--select",
     type=click.Choice(["best", "last"]),
-    default="best",
+    default=TrainConfig.select,
     show_default=True,
-    help="Keep the epoch with the best validation AUC, or the last one.",
+    help="Keep the last epoch, or the one with the best validation AUC (with a handful of validation "
+    "anomalies it picks early, saturated epochs: see the README).",
 )
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
@@ -467,33 +469,26 @@ def train_command(ctx: click.Context, resume_dir: str | None, **options) -> None
     help="Also write metrics.json, scores.csv and plots into this folder.",
 )
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True)
+@click.option(
+    "--weights",
+    type=click.Choice(list(WEIGHTS)),
+    default="selected",
+    show_default=True,
+    help="The run's selected checkpoint (model.safetensors) or its last epoch (last.safetensors).",
+)
 def evaluate_command(
-    run_dir, split, dataset, data_root, score, threshold_policy, normal_quantile, out, device
+    run_dir, split, dataset, data_root, score, threshold_policy, normal_quantile, out, device, weights
 ) -> None:
     """Reload a trained run (weights read safely) and recompute its metrics."""
     try:
-        model, config = load_model(run_dir)
-        torch_device = resolve_device(device)
-        model.to(torch_device)
-        reference = load_run_dataset(config, run_dir=run_dir)
-        target = load_run_dataset(config, dataset, data_root) if dataset else reference
-        evaluation = evaluate_model(
-            get_method(config.get("method", "aeflow")),
-            model,
-            reference,
-            target_split=getattr(target, split),
-            target=split,
-            score=score or config["score"],
-            policy=threshold_policy or config["threshold_policy"],
-            normal_quantile=normal_quantile if normal_quantile is not None else config["normal_quantile"],
-            beta=config["beta"],
-            device=torch_device,
+        evaluation = evaluate_run(
+            run_dir, split, dataset, data_root, score, threshold_policy, normal_quantile, device, weights
         )
     except (FlowgmmAEError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     if out:
         write_evaluation(Path(out), evaluation)
-    where = f"{dataset or config['dataset_used']} {split}"
+    where = f"{dataset or read_config(run_dir)['dataset_used']} {split}"
     click.echo(f"Metrics on {where} ({evaluation.metrics[split]['threshold_policy']} threshold):")
     click.echo(format_metrics_table(evaluation.metrics, split))
 

@@ -21,7 +21,7 @@ from flowgmm_ae.io import read_json, write_csv, write_json
 from flowgmm_ae.methods import Method, get_method
 from flowgmm_ae.metrics import evaluate
 from flowgmm_ae.plots import plot_anomaly_map, plot_roc, plot_score_histograms
-from flowgmm_ae.runs import load_model
+from flowgmm_ae.runs import load_model, load_run_dataset
 from flowgmm_ae.scoring import ScoreCombiner, anomaly_maps
 
 
@@ -131,6 +131,44 @@ def evaluate_model(
         target=target,
         val_files=_file_columns(reference.val),
         target_files=_file_columns(target_split),
+    )
+
+
+WEIGHTS = {"selected": "model.safetensors", "last": "last.safetensors"}
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    split: str = "test",
+    dataset: str | None = None,
+    data_root: str | None = None,
+    score: str | None = None,
+    policy: str | None = None,
+    normal_quantile: float | None = None,
+    device: str = "cpu",
+    weights: str = "selected",
+) -> Evaluation:
+    """Reload a finished run and recompute its metrics on ``split`` of its own data (or of another
+    ``dataset``), with thresholds from the validation images the run could use. ``weights`` is the
+    run's ``selected`` checkpoint or its ``last`` epoch; unset options are the run's own."""
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
+    model, config = load_model(run_dir, WEIGHTS[weights])
+    torch_device = resolve_device(device)
+    model.to(torch_device)
+    reference = load_run_dataset(config, run_dir=run_dir)
+    target = load_run_dataset(config, dataset, data_root) if dataset else reference
+    return evaluate_model(
+        get_method(config.get("method", "aeflow")),
+        model,
+        reference,
+        target_split=getattr(target, split),
+        target=split,
+        score=score or config["score"],
+        policy=policy or config["threshold_policy"],
+        normal_quantile=normal_quantile if normal_quantile is not None else config["normal_quantile"],
+        beta=config["beta"],
+        device=torch_device,
     )
 
 

@@ -318,8 +318,8 @@ def _train(
     generator = torch.Generator().manual_seed(config.seed)  # the same on every rank: batch order
     # Per-rank randomness (labeled draws, augmentation); a single process keeps one generator.
     rank_generator = torch.Generator().manual_seed(config.seed + 7919 * ctx.rank) if ctx.active else generator
-    steps_per_epoch = math.ceil(len(unlabeled) / config.batch_size)
-    epochs = _epochs_for(config, steps_per_epoch, ctx)
+    epochs = config.epochs
+    steps_per_epoch, passes = _epoch_length(config, len(unlabeled), ctx)
     init_started = time.perf_counter()
     pretrain_steps = round(method.pretrain_fraction * epochs * steps_per_epoch)
     if pretrain_steps and not resume:  # e.g. Deep SAD's autoencoder, on the whole unlabeled set
@@ -370,8 +370,9 @@ def _train(
     while state.epoch <= epochs:
         started = time.perf_counter()
         model.train()
-        if state.order is None:
-            state.order = torch.randperm(len(unlabeled), generator=generator)
+        if state.order is None:  # one shuffled pass over U, or several when --min-steps asks for it
+            shuffles = [torch.randperm(len(unlabeled), generator=generator) for _ in range(passes)]
+            state.order = torch.cat(shuffles)
         feeder.start_epoch(state.order)
         while state.step < steps_per_epoch:
             x_u = feeder.unlabeled_batch(state.step, steps_per_epoch)
@@ -514,17 +515,24 @@ def _selected_epoch(log: list[dict[str, float]], select: str, key: str = "val_au
     return int(np.argmax(aucs)) + 1
 
 
-def _epochs_for(config: TrainConfig, steps_per_epoch: int, ctx: distributed.DistContext) -> int:
-    """``--epochs``, raised until at least ``--min-steps`` optimiser steps run: on a folder of 70
-    images an epoch is two steps, and 25 of them are far too few for the flow."""
-    epochs = max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
+def _epoch_length(config: TrainConfig, n_unlabeled: int, ctx: distributed.DistContext) -> tuple[int, int]:
+    """(steps per epoch, passes over the unlabeled set per epoch). One pass, unless ``--epochs``
+    passes would give fewer than ``--min-steps`` optimiser steps: on a folder of 70 images a pass
+    is two steps, and 25 of them are far too few for the flow. Then each epoch makes as many passes
+    as needed, so validation and checkpoints still come ``--epochs`` times, not hundreds of times."""
+    one_pass = math.ceil(n_unlabeled / config.batch_size)
+    steps = max(one_pass, math.ceil(config.min_steps / config.epochs))
+    passes = math.ceil(steps * config.batch_size / n_unlabeled)
     if ctx.is_main:
-        raised = f" (raised from --epochs {config.epochs} to reach --min-steps {config.min_steps})"
-        log.info(
-            f"training {epochs} epochs x {steps_per_epoch} steps = {epochs * steps_per_epoch} steps"
-            + (raised if epochs > config.epochs else "")
+        longer = (
+            f" ({passes} passes over the {n_unlabeled} unlabeled images per epoch, to reach "
+            f"--min-steps {config.min_steps})"
         )
-    return epochs
+        log.info(
+            f"training {config.epochs} epochs x {steps} steps = {config.epochs * steps} steps"
+            + (longer if steps > one_pass else "")
+        )
+    return steps, passes
 
 
 def _log_label_use(config: TrainConfig, split: SemiSupervisedSplit, val_labels: ValidationLabels) -> None:

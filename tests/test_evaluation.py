@@ -35,6 +35,19 @@ def test_evaluate_reproduces_training_metrics_exactly(run_dir, tmp_path):
     assert "combined *" in result.output
 
 
+def test_evaluate_last_weights_match_the_runs_last_epoch_record(tmp_path):
+    from flowgmm_ae.training import train
+
+    out = tmp_path / "run"
+    result = train(TrainConfig(labeled_frac=0.05, out=str(out), select="best", **{**TINY, "epochs": 3}))
+    cli = CliRunner().invoke(main, ["evaluate", str(out), "--weights", "last", "--out", str(tmp_path / "ev")])
+    assert cli.exit_code == 0, cli.output
+    evaluated = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    last = result.metrics["selection"]["last"]
+    assert evaluated["test"]["auc"] == pytest.approx(last["test_auc"], abs=1e-12)
+    assert evaluated["val"]["auc"] == pytest.approx(last["val_auc"], abs=1e-12)
+
+
 def test_evaluate_on_validation_and_with_another_policy(run_dir):
     result = CliRunner().invoke(
         main, ["evaluate", str(run_dir), "--split", "val", "--threshold-policy", "normal-quantile"]

@@ -79,13 +79,13 @@ def _tiny_folder(root, n_normal: int = 12, n_abnormal: int = 12) -> str:
     return f"folder:{root}"
 
 
-def test_min_steps_raises_the_epochs_of_a_tiny_folder(tmp_path):
+def test_min_steps_lengthens_the_epochs_of_a_tiny_folder(tmp_path):
     dataset = _tiny_folder(tmp_path / "data")
     settings = {**TINY, "dataset": dataset, "epochs": 2, "batch_size": 8, "labeled_batch_size": 2}
     result = train(TrainConfig(out=str(tmp_path / "run"), **{**settings, "min_steps": 25}))
-    # 12 normals in batches of 8: 2 steps per epoch, so 13 epochs reach 25 steps.
-    assert result.metrics["training"]["steps"] >= 25
-    assert result.metrics["training"]["epochs"] == 13 and len(result.history) == 13
+    # 12 normals in batches of 8: 2 steps a pass; two epochs of 13 steps (9 passes each) reach 25.
+    assert result.metrics["training"]["steps"] == 26
+    assert result.metrics["training"]["epochs"] == 2 and len(result.history) == 2
     plain = train(TrainConfig(out=str(tmp_path / "plain"), **settings))  # TINY: min_steps 0
     assert plain.metrics["training"]["steps"] == 4
 
