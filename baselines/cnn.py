@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.common import batched_scores
+from baselines.common import balanced_bce, batched_scores
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.methods import Method, StepLoss
 
@@ -89,17 +89,6 @@ def random_hflip(x: torch.Tensor) -> torch.Tensor:
     return torch.where(flip, x.flip(-1), x)
 
 
-def balanced_bce(logits: torch.Tensor, n_normal: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(total, normal part, anomaly part): the first ``n_normal`` logits are normal (target 0), the
-    rest anomalies (target 1); each class weighs 1/2 (the normal part alone without anomalies)."""
-    normal = F.binary_cross_entropy_with_logits(logits[:n_normal], torch.zeros_like(logits[:n_normal]))
-    if len(logits) > n_normal:
-        anomalous = logits[n_normal:]
-        anomaly = F.binary_cross_entropy_with_logits(anomalous, torch.ones_like(anomalous))
-        return 0.5 * (normal + anomaly), normal, anomaly
-    return normal, normal, torch.zeros((), device=logits.device)
-
-
 class CNNBaseline(Method):
     name = "cnn"
     score_names = ("logit",)
@@ -115,15 +104,7 @@ class CNNBaseline(Method):
         x = torch.cat([x_unlabeled, x_labeled])
         if FLIP:
             x = random_hflip(x)
-        total, normal, anomaly = balanced_bce(model(x), len(x_unlabeled))
-        return StepLoss(
-            total,
-            {
-                "loss": float(total.detach()),
-                "bce_normal": float(normal.detach()),
-                "bce_anomaly": float(anomaly.detach()),
-            },
-        )
+        return balanced_bce(model(x), len(x_unlabeled))
 
     def raw_scores(self, model, images, device) -> dict[str, np.ndarray]:
         return {"logit": batched_scores(model, images, lambda m, x: m(x), device)}

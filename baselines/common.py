@@ -7,9 +7,11 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from flowgmm_ae.config import TrainConfig
+from flowgmm_ae.methods import StepLoss
 from flowgmm_ae.models import Decoder, Encoder
 
 
@@ -64,3 +66,18 @@ def batched_scores(
     ]
     model.train(was_training)
     return np.concatenate(parts).astype(np.float64)
+
+
+def balanced_bce(logits: torch.Tensor, n_normal: int) -> StepLoss:
+    """Class-balanced binary cross-entropy: the first ``n_normal`` logits are normal (target 0), the
+    rest anomalies (target 1); each class weighs 1/2 whatever its batch size (the normal part alone
+    without anomalies). Logs both parts."""
+    normal = F.binary_cross_entropy_with_logits(logits[:n_normal], torch.zeros_like(logits[:n_normal]))
+    if len(logits) > n_normal:
+        anomalous = logits[n_normal:]
+        anomaly = F.binary_cross_entropy_with_logits(anomalous, torch.ones_like(anomalous))
+        total = 0.5 * (normal + anomaly)
+    else:
+        anomaly, total = torch.zeros((), device=logits.device), normal
+    parts = {"loss": float(total.detach()), "bce_normal": float(normal.detach())}
+    return StepLoss(total, {**parts, "bce_anomaly": float(anomaly.detach())})

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from baselines.common import EncoderWithHead, batched_scores
+from baselines.common import EncoderWithHead, balanced_bce, batched_scores
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.methods import Method, StepLoss
 
@@ -26,22 +25,7 @@ class SupervisedBaseline(Method):
         return EncoderWithHead(config, in_channels)
 
     def loss(self, model, x_unlabeled, x_labeled, y_labeled, config) -> StepLoss:
-        logits = model(torch.cat([x_unlabeled, x_labeled]))
-        n_u = len(x_unlabeled)
-        normal = F.binary_cross_entropy_with_logits(logits[:n_u], torch.zeros_like(logits[:n_u]))
-        if len(x_labeled):
-            anomaly = F.binary_cross_entropy_with_logits(logits[n_u:], torch.ones_like(logits[n_u:]))
-            total = 0.5 * (normal + anomaly)
-        else:
-            anomaly, total = torch.zeros(()), normal
-        return StepLoss(
-            total,
-            {
-                "loss": float(total.detach()),
-                "bce_normal": float(normal.detach()),
-                "bce_anomaly": float(anomaly.detach()),
-            },
-        )
+        return balanced_bce(model(torch.cat([x_unlabeled, x_labeled])), len(x_unlabeled))
 
     def raw_scores(self, model, images, device) -> dict[str, np.ndarray]:
         return {"probability": batched_scores(model, images, lambda m, x: torch.sigmoid(m(x)), device)}
