@@ -9,6 +9,7 @@ and test never share a patient with train.
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -254,6 +255,15 @@ def build_dataset(
     )
     dataset.notes += overlap_notes(dataset)
     return dataset
+
+
+def csv_columns(csv_path: Path) -> list[str]:
+    """The header of a CSV, lower-cased (empty when it cannot be read: reading it later says why)."""
+    try:
+        with open(csv_path, newline="") as handle:
+            return [column.strip().lower() for column in next(csv.reader(handle), [])]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
 
 
 def check_folder(path: Path, what: str) -> Path:

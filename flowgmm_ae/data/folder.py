@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 from flowgmm_ae.data.base import ANOMALY_LABEL, NORMAL_LABEL, DataError
-from flowgmm_ae.data.filesets import PER_IMAGE, FileRecord, FileSet, check_folder
+from flowgmm_ae.data.filesets import PER_IMAGE, FileRecord, FileSet, check_folder, csv_columns
 from flowgmm_ae.data.images import is_image_file
 
 PREFIX = "folder:"
@@ -93,15 +93,6 @@ def folder_records(root: Path) -> list[FileRecord]:
         required = {"train": ("normal",), "val": (), "test": ("normal", "abnormal")}[split]
         records += _class_records(folder, split, required)
     return records
-
-
-def manifest_columns(manifest: Path) -> list[str]:
-    """The manifest's column names, lower-cased (empty when it cannot be read)."""
-    try:
-        with open(manifest, newline="") as handle:
-            return [column.strip().lower() for column in next(csv.reader(handle), [])]
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return []
 
 
 def manifest_records(manifest: Path) -> list[FileRecord]:
@@ -232,7 +223,7 @@ def folder_fileset(spec: str, group_pattern: str | None = None) -> FileSet:
         if not target.is_file():
             raise DataError(f"the manifest {target} does not exist")
         records = manifest_records(target)
-        has_column = GROUP_COLUMN in manifest_columns(target)
+        has_column = GROUP_COLUMN in csv_columns(target)
     else:
         records = folder_records(check_folder(target, "normal/ and abnormal/ folders, or train/ val/ test/"))
     records, grouping, notes = group_records(records, name, group_pattern, has_column)

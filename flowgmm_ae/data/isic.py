@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from flowgmm_ae.data.base import ANOMALY_LABEL, NORMAL_LABEL, DataError
-from flowgmm_ae.data.filesets import PER_IMAGE, FileRecord, FileSet, check_folder
+from flowgmm_ae.data.filesets import PER_IMAGE, FileRecord, FileSet, check_folder, csv_columns
 from flowgmm_ae.data.images import is_image_file
 from flowgmm_ae.data.medmnist import DATA_ENV
 
@@ -38,18 +38,9 @@ def _part(csv_path: Path) -> str | None:
     return None
 
 
-def _columns(csv_path: Path) -> list[str]:
-    """The header of a CSV, lower-cased (empty when it cannot be read: reading it later says why)."""
-    try:
-        with open(csv_path, newline="") as handle:
-            return [column.strip().lower() for column in next(csv.reader(handle), [])]
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return []
-
-
 def is_lesion_table(csv_path: Path) -> bool:
     """Whether a CSV maps images to lesions (HAM10000's metadata or the Task 3 lesion groupings)."""
-    columns = _columns(csv_path)
+    columns = csv_columns(csv_path)
     return LESION_COLUMN in columns and any(column in columns for column in IMAGE_COLUMNS)
 
 
