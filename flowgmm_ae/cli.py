@@ -657,6 +657,13 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
     help="As for train; applies to the gmm prior's cells only.",
 )
 @click.option(
+    "--norm",
+    type=click.Choice(NORMS),
+    default=TrainConfig.norm,
+    show_default=True,
+    help="As for train; every cell (--method cnn always uses BatchNorm).",
+)
+@click.option(
     "--plot-budget",
     type=float,
     default=None,
@@ -683,6 +690,7 @@ def ablate_command(
     normal_quantile,
     beta,
     class_weight,
+    norm,
     plot_budget,
     out,
 ) -> None:
@@ -716,6 +724,7 @@ def ablate_command(
         normal_quantile=normal_quantile,
         beta=beta,
         class_weight=class_weight,
+        norm=norm,
     )
     budgets = n_labeled if n_labeled is not None else labeled_fracs
     try:

@@ -1,0 +1,146 @@
+"""Paired comparison over seeds: each method's test AUC against a reference method's, cell by cell.
+
+Runs trained with the same data set, label budget and seed share their labeled subset, so a seed
+pairs two methods exactly. For every budget this prints mean ± std test AUC, validation AUC with
+every validation label (a diagnostic), minutes per run, and for each method against the reference:
+the mean paired difference, seeds won, a two-sided Wilcoxon signed-rank p (scipy; with five seeds
+its smallest possible value is 0.0625, so it can never fall below 0.05) and a 95 % paired bootstrap
+interval of the mean difference over seeds.
+
+    python benchmarks/paired_comparison.py --reference "cnn=RUNS/cnn" \
+        --method "flowgmm-ae=RUNS/gmm" --method "flowgmm-ae, BatchNorm=OTHER_RUNS/gmm" \
+        --budgets 0.01,0.05 [--rule last] [--title TEXT] [--out FILE]
+
+Each ``LABEL=PREFIX`` names run folders ``PREFIX-f{budget}-s{seed}`` (the names ``ablate`` gives);
+the test AUC is the kept checkpoint's (the last epoch under the default ``--select last``), or with
+``--rule last`` the last epoch's from the run's ``selection`` record (for runs trained under
+``--select best``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import wilcoxon
+
+
+def _runs(prefix: Path, budget: float) -> dict[int, dict]:
+    """Seed → metrics.json of the finished runs ``PREFIX-f{budget}-s{seed}``."""
+    pattern = re.compile(rf"^{re.escape(prefix.name)}-f{budget:g}-s(\d+)$")
+    found = {}
+    for run in prefix.parent.iterdir() if prefix.parent.is_dir() else []:
+        match = pattern.match(run.name)
+        if match and (run / "metrics.json").is_file():
+            found[int(match.group(1))] = json.loads((run / "metrics.json").read_text())
+    return found
+
+
+def _mean_std(values: np.ndarray) -> str:
+    std = values.std(ddof=1) if values.size > 1 else 0.0
+    return f"{values.mean():.3f} ± {std:.3f}"
+
+
+def paired_bootstrap(diff: np.ndarray, n_resamples: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    """95 % percentile interval of the mean of ``diff`` over seeds resampled with replacement."""
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, diff.size, size=(n_resamples, diff.size))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _last(metrics: dict) -> dict:
+    return metrics.get("selection", {}).get("last", {})
+
+
+def _test_auc(metrics: dict, rule: str) -> float:
+    """Test AUC of the kept checkpoint, or of the last epoch (``rule="last"``, for runs trained
+    under ``--select best``)."""
+    return float(_last(metrics)["test_auc"] if rule == "last" else metrics["test"]["auc"])
+
+
+def table(
+    methods: dict[str, Path], reference: str, budgets: list[float], title: str, rule: str = "kept"
+) -> str:
+    lines = [f"# {title}", ""]
+    checkpoint = "the last epoch" if rule == "last" else "the kept checkpoint"
+    lines.append(
+        f"Test AUC at {checkpoint}; Δ = method − reference on the same seed (same labeled subset). "
+        "Wilcoxon: two-sided signed-rank p over seeds (≥ 0.0625 with five seeds). Bootstrap: 95 % "
+        "interval of the mean Δ over resampled seeds. Val AUC*: every validation label, a diagnostic."
+    )
+    for budget in budgets:
+        runs = {label: _runs(prefix, budget) for label, prefix in methods.items()}
+        lines += ["", f"## {budget:g} of the training anomalies labeled", ""]
+        lines += [
+            "| method | seeds | labels (train + val) | test AUC | val AUC* | minutes | Δ vs "
+            f"{reference} | won | Wilcoxon p | bootstrap 95 % |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        ref_runs = runs[reference]
+        for label, found in runs.items():
+            if not found:
+                lines.append(f"| {label} | 0 | – | – | – | – | – | – | – | – |")
+                continue
+            seeds = sorted(found)
+            auc = np.array([_test_auc(found[s], rule) for s in seeds])
+            val = np.array([_last(found[s]).get("val_auc_all_labels", np.nan) for s in seeds])
+            minutes = np.median([found[s]["training"]["seconds"] for s in seeds]) / 60
+            labels = found[seeds[0]].get("labels", {})
+            cells = [
+                label,
+                str(len(seeds)),
+                f"{labels.get('train', '?')} + {labels.get('validation', '?')}",
+                _mean_std(auc),
+                _mean_std(val) if np.isfinite(val).all() else "–",
+                f"{minutes:.1f}",
+            ]
+            shared = [s for s in seeds if s in ref_runs]
+            if label == reference or len(shared) < 2:
+                cells += ["–"] * 4
+            else:
+                diff = np.array([_test_auc(found[s], rule) - _test_auc(ref_runs[s], rule) for s in shared])
+                p = wilcoxon(diff).pvalue if np.any(diff != 0) else 1.0
+                low, high = paired_bootstrap(diff)
+                cells += [
+                    f"{diff.mean():+.3f} ± {diff.std(ddof=1):.3f}",
+                    f"{int((diff > 0).sum())}/{diff.size}",
+                    f"{p:.3f}",
+                    f"[{low:+.3f}, {high:+.3f}]",
+                ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _label_prefix(text: str) -> tuple[str, Path]:
+    label, sep, prefix = text.partition("=")
+    if not sep or not label or not prefix:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LABEL=RUNS_DIR/VARIANT")
+    return label, Path(prefix)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--reference", type=_label_prefix, required=True)
+    parser.add_argument("--method", type=_label_prefix, action="append", default=[])
+    parser.add_argument("--budgets", default="0.01,0.05")
+    parser.add_argument("--title", default="Paired comparison over seeds")
+    parser.add_argument("--rule", choices=("kept", "last"), default="kept")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    reference_label, reference_prefix = args.reference
+    methods = {reference_label: reference_prefix, **dict(args.method)}
+    budgets = [float(b) for b in args.budgets.split(",") if b.strip()]
+    text = table(methods, reference_label, budgets, args.title, args.rule)
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
