@@ -427,7 +427,14 @@ def _train(
         row.update({k: v / max(state.n_done, 1) for k, v in state.sums.items()})
         if val_labels.held_out is not None:
             val_auc_all = _auc_with_held_out(
-                method, model, config.score, dataset.val, val_scores, val_labels.held_out, combiner, device,
+                method,
+                model,
+                config.score,
+                dataset.val,
+                val_scores,
+                val_labels.held_out,
+                combiner,
+                device,
                 ctx,
             )
             row["val_auc_all_labels"] = val_auc_all  # diagnostic: never used for a choice

@@ -293,8 +293,20 @@ def test_data_info_prints_groups_and_shared_groups(tmp_path):
     root = chestxray_tree(tmp_path / "cx")
     result = CliRunner().invoke(
         main,
-        ["data", "info", "--dataset", "chestxray2017", "--data-root", str(root), "--image-size", "8",
-         "--val-frac", "0.2", "--no-cache", "--quiet"],
+        [
+            "data",
+            "info",
+            "--dataset",
+            "chestxray2017",
+            "--data-root",
+            str(root),
+            "--image-size",
+            "8",
+            "--val-frac",
+            "0.2",
+            "--no-cache",
+            "--quiet",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "groups" in result.output.splitlines()[3]
@@ -306,8 +318,18 @@ def test_data_info_prints_groups_and_shared_groups(tmp_path):
         write_image(folder / ("abnormal" if p % 3 == 0 else "normal") / f"p{p}_1.png", 50 + p)
     result = CliRunner().invoke(
         main,
-        ["data", "info", "--dataset", f"folder:{folder}", "--group-pattern", r"^(p\d+)_", "--image-size", "8",
-         "--no-cache", "--quiet"],
+        [
+            "data",
+            "info",
+            "--dataset",
+            f"folder:{folder}",
+            "--group-pattern",
+            r"^(p\d+)_",
+            "--image-size",
+            "8",
+            "--no-cache",
+            "--quiet",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "Groups shared: train-val 0, train-test 0, val-test 0" in result.output

@@ -52,9 +52,7 @@ def is_known_dataset(name: str) -> bool:
     return name in DATASETS or name.startswith(FOLDER_PREFIX)
 
 
-def file_dataset(
-    name: str, data_root: str | os.PathLike | None, group_pattern: str | None = None
-) -> FileSet:
+def file_dataset(name: str, data_root: str | os.PathLike | None, group_pattern: str | None = None) -> FileSet:
     """The file list of a file-based data set (nothing decoded yet). ``group_pattern`` finds the
     patient in ``folder:`` sets' file names; the named data sets know their own grouping."""
     if name.startswith(FOLDER_PREFIX):

@@ -168,6 +168,4 @@ def kermany_fileset(name: str, data_root: str | os.PathLike | None) -> FileSet:
             f"{len(unnamed)} file name(s) carry no patient id (e.g. {unnamed[0]}); each of those images "
             "is its own group"
         )
-    return FileSet(
-        name=name, source=str(root), records=records, channels=1, notes=notes, grouping=GROUPING
-    )
+    return FileSet(name=name, source=str(root), records=records, channels=1, notes=notes, grouping=GROUPING)
