@@ -13,7 +13,6 @@ method and budget, with a bootstrap interval for the seed-averaged AUC), ``auc_v
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 import shutil
@@ -25,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from flowgmm_ae.evaluation import read_score_table
 from flowgmm_ae.io import read_json, write_csv
 from flowgmm_ae.methods import get_method
 from flowgmm_ae.metrics import evaluate, resampled_aucs
@@ -102,9 +102,8 @@ def make_grid(
 
 
 def _read_scores(path: Path, score: str) -> tuple[np.ndarray, np.ndarray]:
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return np.array([int(r["label"]) for r in rows]), np.array([float(r[score]) for r in rows])
+    table = read_score_table(path)
+    return table.labels, table.scores[score]
 
 
 def run_cell(cell: Cell, base: TrainConfig, out_dir: Path) -> Path:

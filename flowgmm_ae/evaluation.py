@@ -6,6 +6,7 @@ Used at the end of training and by ``flowgmm-ae evaluate``, so both give identic
 
 from __future__ import annotations
 
+import csv
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,36 @@ def _score_rows(
         }
         for i, label in enumerate(labels)
     ]
+
+
+SCORE_TABLE_INFO_COLUMNS = ("index", "label", "file", "subtype")
+
+
+@dataclass
+class ScoreTable:
+    """A run's ``scores.csv`` or ``val_scores.csv``: labels, every score, and the image files and
+    anomaly subtypes when the data set has them (file-based data sets)."""
+
+    labels: np.ndarray
+    scores: dict[str, np.ndarray]
+    files: list[str] | None = None
+    subtypes: list[str] | None = None
+
+
+def read_score_table(path: str | Path) -> ScoreTable:
+    """Read a score file written by a run. Its columns are ``index``, ``label``, optionally
+    ``file`` and ``subtype``, then one column per score; this is the one place that knows that."""
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        raise FlowgmmAEError(f"{path} holds no scores")
+    names = [n for n in rows[0] if n not in SCORE_TABLE_INFO_COLUMNS]
+    return ScoreTable(
+        labels=np.array([int(r["label"]) for r in rows]),
+        scores={n: np.array([float(r[n]) for r in rows]) for n in names},
+        files=[r["file"] for r in rows] if "file" in rows[0] else None,
+        subtypes=[r["subtype"] for r in rows] if "subtype" in rows[0] else None,
+    )
 
 
 def write_evaluation(out_dir: Path, evaluation: Evaluation, metrics: dict[str, Any] | None = None) -> None:

@@ -12,6 +12,7 @@ from tiny import TINY
 from flowgmm_ae.ablation import make_grid, run_ablation
 from flowgmm_ae.cli import main
 from flowgmm_ae.data.synthetic import make_synthetic
+from flowgmm_ae.evaluation import read_score_table
 from flowgmm_ae.training import TrainConfig
 
 
@@ -153,3 +154,18 @@ def test_ablation_gives_the_class_weight_to_the_mixture_cells_only(tmp_path):
     }
     assert configs["gmm"].class_weight == 0.5
     assert configs["gaussian"].class_weight == 0.0 and configs["supervised"].class_weight == 0.0
+
+
+def test_read_score_table_keeps_file_and_subtype_apart_from_scores(tmp_path):
+    path = tmp_path / "scores.csv"
+    path.write_text(
+        "index,label,file,subtype,flow,recon\n0,0,/a/n0.png,normal,1.5,0.2\n1,1,/a/x1.png,virus,3.0,0.4\n"
+    )
+    table = read_score_table(path)
+    assert list(table.scores) == ["flow", "recon"]
+    np.testing.assert_array_equal(table.labels, [0, 1])
+    np.testing.assert_allclose(table.scores["flow"], [1.5, 3.0])
+    assert table.files == ["/a/n0.png", "/a/x1.png"] and table.subtypes == ["normal", "virus"]
+    (tmp_path / "plain.csv").write_text("index,label,combined\n0,1,0.5\n")
+    plain = read_score_table(tmp_path / "plain.csv")
+    assert plain.files is None and plain.subtypes is None and list(plain.scores) == ["combined"]
