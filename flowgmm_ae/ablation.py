@@ -26,7 +26,6 @@ import numpy as np
 
 from flowgmm_ae.evaluation import read_score_table
 from flowgmm_ae.io import read_json, write_csv
-from flowgmm_ae.methods import get_method
 from flowgmm_ae.metrics import evaluate, resampled_aucs
 from flowgmm_ae.plots import plot_auc_vs_labels, plot_roc, plot_score_histograms
 from flowgmm_ae.training import TrainConfig, train
@@ -70,7 +69,7 @@ class Cell:
         if self.variant in PRIORS:
             variant = {"method": "aeflow", "prior": self.variant}
         else:
-            variant = {"method": self.variant, "score": get_method(self.variant).default_score}
+            variant = {"method": self.variant, "score": "auto"}
         if self.variant != "gmm":
             variant["class_weight"] = 0.0  # the class term belongs to the mixture prior
         return replace(

@@ -30,7 +30,7 @@ from flowgmm_ae.data.splits import VAL_LABEL_POLICIES
 from flowgmm_ae.errors import FlowgmmAEError
 from flowgmm_ae.evaluation import WEIGHTS, evaluate_run, score_images, write_evaluation
 from flowgmm_ae.io import write_csv
-from flowgmm_ae.methods import BASELINES, METHODS, SCORE_CHOICES, get_method
+from flowgmm_ae.methods import BASELINES, METHODS, SCORE_CHOICES
 from flowgmm_ae.metrics import THRESHOLD_POLICIES
 from flowgmm_ae.models import NORMS
 from flowgmm_ae.runs import read_config, train_config_from_record
@@ -290,8 +290,8 @@ def _report(result) -> None:
     default=TrainConfig.norm,
     show_default=True,
     help="Normalisation in the conv encoder and the decoder (aeflow and the baselines built on "
-    "them): group (GroupNorm + SiLU) or batch (BatchNorm + ReLU; scores use its running "
-    "statistics). --method cnn always uses BatchNorm.",
+    "them): batch (BatchNorm + ReLU; scores use its running statistics) or group (GroupNorm + "
+    "SiLU). --method cnn always uses BatchNorm.",
 )
 @click.option("--flow-steps", type=click.IntRange(min=1), default=4, show_default=True)
 @click.option(
@@ -349,10 +349,11 @@ def _report(result) -> None:
 @click.option("--no-augment", is_flag=True, help="Turn off the random shift / intensity jitter.")
 @click.option(
     "--score",
-    type=click.Choice(SCORE_CHOICES),
-    default="combined",
+    type=click.Choice(("auto", *SCORE_CHOICES)),
+    default=TrainConfig.score,
     show_default=True,
-    help="Score used for checkpoint selection and the headline metrics.",
+    help="Score used for checkpoint selection and the headline metrics. auto: the method's own "
+    "(the mixture's class posterior for flowgmm-ae with labels, else the combined score).",
 )
 @click.option("--threshold-policy", type=click.Choice(THRESHOLD_POLICIES), default="auto", show_default=True)
 @click.option("--normal-quantile", type=click.FloatRange(0.0, 1.0), default=0.95, show_default=True)
@@ -428,8 +429,6 @@ def train_command(ctx: click.Context, resume_dir: str | None, **options) -> None
         raise click.UsageError("give either --labeled-frac or --n-labeled, not both")
     if options["score"] == "posterior" and (options["prior"] != "gmm" or options["method"] != "aeflow"):
         raise click.UsageError("--score posterior needs --method aeflow --prior gmm")
-    if options["method"] != "aeflow" and ctx.get_parameter_source("score") == ParameterSource.DEFAULT:
-        options["score"] = get_method(options["method"]).default_score
     config = TrainConfig(**options)
     try:
         result = train(config)
@@ -645,7 +644,13 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=TrainConfig.epochs, show_default=True)
 @click.option("--image-size", type=click.IntRange(min=8), default=TrainConfig.image_size, show_default=True)
-@click.option("--score", type=click.Choice(SCORE_CHOICES), default="combined", show_default=True)
+@click.option(
+    "--score",
+    type=click.Choice(("auto", *SCORE_CHOICES)),
+    default=TrainConfig.score,
+    show_default=True,
+    help="As for train, for the AE-FLOW cells; baselines use their own.",
+)
 @click.option("--normal-quantile", type=click.FloatRange(0.0, 1.0), default=0.95, show_default=True)
 @click.option("--beta", type=BETA, default="0.9", show_default=True, help="As for train.")
 @click.option(

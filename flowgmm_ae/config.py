@@ -37,7 +37,7 @@ class TrainConfig:
     encoder: str = "conv"  # or "wrn50" (AE-FLOW's Wide-ResNet-50-2 trunk; aeflow only)
     encoder_weights: str | None = None  # a torchvision wide_resnet50_2 state dict file
     finetune_encoder: bool = False
-    norm: str = "group"  # encoder/decoder: "group" (GroupNorm + SiLU) or "batch" (BatchNorm + ReLU)
+    norm: str = "batch"  # encoder/decoder: "batch" (BatchNorm + ReLU) or "group" (GroupNorm + SiLU)
     flow_steps: int = 4
     flow_hidden: int = 64
     latent_noise: float = 0.05
@@ -55,7 +55,7 @@ class TrainConfig:
     grad_clip: float = 10.0
     max_bad_steps: int = 20
     checkpoint_every: int = 0  # also checkpoint every N steps within an epoch (0: at epoch ends only)
-    score: str = "combined"
+    score: str = "auto"  # "auto": the method's own (resolved_score); or a name in its score_names
     threshold_policy: str = "auto"
     normal_quantile: float = 0.95
     # "last": the last epoch; "best": the epoch with the best validation AUC. With the few validation
@@ -99,6 +99,10 @@ class TrainConfig:
 
     def uses_labels(self) -> bool:
         return get_method(self.method).uses_labels(self)
+
+    def resolved_score(self) -> str:
+        """``score``, with "auto" replaced by the method's choice for this configuration."""
+        return get_method(self.method).auto_score(self) if self.score == "auto" else self.score
 
     def run_name(self) -> str:
         return f"{self.prior}" if self.method == "aeflow" else self.method

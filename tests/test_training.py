@@ -81,3 +81,13 @@ def test_class_weight_is_logged_and_needs_the_mixture(tmp_path):
     assert "class_ce" in (tmp_path / "run" / "train_log.csv").read_text().splitlines()[0]
     with pytest.raises(TrainingError, match="--class-weight needs the mixture prior"):
         train(TrainConfig(out=str(tmp_path / "g"), prior="gaussian", class_weight=1.0, **TINY))
+
+
+def test_auto_score_is_the_posterior_for_the_labeled_mixture_and_each_baselines_own():
+    assert TrainConfig(prior="gmm", labeled_frac=0.05).resolved_score() == "posterior"
+    assert TrainConfig(prior="gmm", labeled_frac=0.0).resolved_score() == "combined"
+    assert TrainConfig(prior="gmm", labeled_frac=0.0, n_labeled=3).resolved_score() == "posterior"
+    assert TrainConfig(prior="gaussian").resolved_score() == "combined"
+    assert TrainConfig(method="cnn").resolved_score() == "logit"
+    assert TrainConfig(method="deepsad", score="auto").resolved_score() == "distance"
+    assert TrainConfig(prior="gmm", score="flow").resolved_score() == "flow"

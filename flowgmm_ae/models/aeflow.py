@@ -38,10 +38,10 @@ class ModelConfig:
     latent_noise: float = 0.05
     encoder: str = "conv"  # or "wrn50": AE-FLOW's Wide-ResNet-50-2 trunk (stride 16)
     finetune_encoder: bool = False  # train the wrn50 trunk too (it is frozen by default)
-    # Normalisation of the conv encoder and the decoder: "group" (GroupNorm + SiLU) or "batch"
-    # (BatchNorm + ReLU). Run folders written before this option existed lack the key: they are
+    # Normalisation of the conv encoder and the decoder: "batch" (BatchNorm + ReLU) or "group"
+    # (GroupNorm + SiLU). Run folders written before this option existed lack the key: they are
     # "group" (flowgmm_ae.runs.LEGACY_NORM).
-    norm: str = "group"
+    norm: str = "batch"
 
     @property
     def latent_shape(self) -> tuple[int, int, int]:
