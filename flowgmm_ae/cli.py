@@ -73,6 +73,13 @@ def format_metrics_table(metrics: dict, split: str = "test") -> str:
         lines.append(f"{name + mark:<12}" + "".join(f"{test[c]:>10.4f}" for c in METRIC_COLUMNS))
     policy = scores[metrics["score"]][split]["threshold_policy"]
     lines.append(f"(* selected score; thresholds chosen on validation, policy: {policy})")
+    if metrics.get("subtypes") and metrics.get("target", "test") == split:
+        lines.append(f"\n{metrics['score']} AUC per anomaly subtype (each against every normal image):")
+        for name, entry in metrics["subtypes"].items():
+            seen = {True: " (labels drawn from it)", False: " (unseen)"}.get(entry.get("seen"), "")
+            lines.append(
+                f"  {name:<12}AUC {entry['auc']:.4f}  AUPRC {entry['auprc']:.4f}  n = {entry['n']}{seen}"
+            )
     return "\n".join(lines)
 
 
@@ -190,6 +197,20 @@ def _report(result) -> None:
     click.echo(f"\nRun folder: {result.out_dir}")
 
 
+def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | None], list | None]:
+    def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> list | None:
+        if value is None:
+            return None
+        try:
+            return [kind(item) for item in value.split(",") if item.strip()]
+        except ValueError as error:
+            raise click.BadParameter(
+                f"expected comma-separated {kind.__name__} values, got {value!r}"
+            ) from error
+
+    return parse
+
+
 @main.command("train")
 @click.option(
     "--method",
@@ -233,6 +254,16 @@ def _report(result) -> None:
     type=click.IntRange(min=0),
     default=None,
     help="Number of labeled anomalies instead of a fraction.",
+)
+@click.option(
+    "--labeled-subtypes",
+    callback=_comma_list(str),
+    default=None,
+    metavar="A,B",
+    help="Label only anomalies of these subtypes (e.g. bacteria; `data info` lists them): "
+    "--labeled-frac of their training images, and validation keeps only their anomalies. The "
+    "other subtypes stay out of training (or join the unlabeled pool under --contamination) and "
+    "are scored as unseen.",
 )
 @click.option(
     "--contamination",
@@ -598,20 +629,6 @@ def data_info_command(
     except FlowgmmAEError as error:
         raise click.ClickException(str(error)) from error
     click.echo(format_data_info(loaded, image_size))
-
-
-def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | None], list | None]:
-    def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> list | None:
-        if value is None:
-            return None
-        try:
-            return [kind(item) for item in value.split(",") if item.strip()]
-        except ValueError as error:
-            raise click.BadParameter(
-                f"expected comma-separated {kind.__name__} values, got {value!r}"
-            ) from error
-
-    return parse
 
 
 @main.command("ablate")

@@ -26,6 +26,7 @@ class TrainConfig:
     prior: str = "gmm"
     labeled_frac: float = 0.05
     n_labeled: int | None = None
+    labeled_subtypes: list[str] | None = None  # label only these anomaly subtypes (None: every one)
     contamination: float = 0.0
     learn_weights: bool = False
     freeze_means: bool = False  # keep the mixture means at their initial values

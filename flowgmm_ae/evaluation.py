@@ -20,7 +20,7 @@ from flowgmm_ae.distributed import SINGLE, DistContext, gathered_scores
 from flowgmm_ae.errors import FlowgmmAEError, resolve_device
 from flowgmm_ae.io import read_json, write_csv, write_json
 from flowgmm_ae.methods import Method, get_method
-from flowgmm_ae.metrics import evaluate
+from flowgmm_ae.metrics import evaluate, subtype_metrics
 from flowgmm_ae.plots import plot_anomaly_map, plot_roc, plot_score_histograms
 from flowgmm_ae.runs import load_model, load_run_dataset
 from flowgmm_ae.scoring import ScoreCombiner, anomaly_maps
@@ -85,9 +85,12 @@ def evaluate_model(
     beta: float | str = 0.9,
     device: torch.device | str = "cpu",
     ctx: DistContext = SINGLE,
+    labeled_subtypes: list[str] | None = None,
 ) -> Evaluation:
     """Score ``reference``'s validation split (thresholds, standardisation) and ``target_split``
-    (default: ``reference``'s test split), and compute the metrics of every available score."""
+    (default: ``reference``'s test split), and compute the metrics of every available score; with
+    anomaly subtypes, also the selected score's AUC per subtype (seen and unseen ones apart when
+    the run labeled only ``labeled_subtypes``)."""
     target_split = target_split if target_split is not None else getattr(reference, target)
     val_scores, combiner = validation_scores(method, model, reference, beta, device, ctx)
     target_scores = split_scores(method, model, target_split.images, combiner, device, ctx)
@@ -123,6 +126,10 @@ def evaluate_model(
         "combiner": asdict(combiner) if combiner is not None else None,
         "map_scale": method.map_scale(model, normal_val, device),
     }
+    if target_split.subtypes is not None:
+        metrics["subtypes"] = subtype_metrics(
+            target_split.labels, target_scores[score], target_split.subtypes, labeled_subtypes
+        )
     return Evaluation(
         metrics=metrics,
         val_scores={n: val_scores[n] for n in names},
@@ -170,6 +177,7 @@ def evaluate_run(
         normal_quantile=normal_quantile if normal_quantile is not None else config["normal_quantile"],
         beta=config["beta"],
         device=torch_device,
+        labeled_subtypes=config.get("labeled_subtypes"),
     )
 
 

@@ -37,6 +37,37 @@ def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     }
 
 
+def subtype_metrics(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    subtypes: list[str],
+    seen: list[str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """AUC and AUPRC of each anomaly subtype's images against every normal image, with the subtype's
+    image count. Given the ``seen`` subtypes (those labels were drawn from), also ``seen`` and
+    ``unseen`` entries that pool each group's subtypes against the normals, and a ``seen`` flag
+    on every subtype."""
+    labels, scores = _check(labels, scores)
+    kinds = np.asarray(subtypes, dtype=object)
+    if kinds.shape != labels.shape:
+        raise ValueError(f"{labels.size} labels but {kinds.size} subtypes")
+    normal = labels == 0
+    names = sorted({str(k) for k in kinds[labels == 1]})
+    groups: dict[str, np.ndarray] = {name: (labels == 1) & (kinds == name) for name in names}
+    if seen is not None:
+        chosen = np.isin(kinds, list(seen))
+        groups["seen"] = (labels == 1) & chosen
+        groups["unseen"] = (labels == 1) & ~chosen
+    report: dict[str, dict[str, Any]] = {}
+    for name, anomalous in groups.items():
+        mask = normal | anomalous
+        entry: dict[str, Any] = {**ranking_metrics(labels[mask], scores[mask]), "n": int(anomalous.sum())}
+        if seen is not None and name in names:
+            entry["seen"] = name in seen
+        report[name] = entry
+    return report
+
+
 def max_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
     """The score threshold at which F1 is highest."""
     labels, scores = _check(labels, scores)

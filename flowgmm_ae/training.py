@@ -30,7 +30,7 @@ from flowgmm_ae.data import (
     load_dataset,
     make_split,
 )
-from flowgmm_ae.data.splits import ValidationLabels, limit_validation_labels
+from flowgmm_ae.data.splits import ValidationLabels, limit_validation_labels, subtype_mask
 from flowgmm_ae.data.transforms import augment
 from flowgmm_ae.errors import FlowgmmAEError, resolve_device
 from flowgmm_ae.evaluation import evaluate_model, split_scores, validation_scores, write_evaluation
@@ -271,20 +271,28 @@ def _train(
         for note in dataset.notes:
             log.warning(note)
     split = make_split(
-        dataset.train.labels, config.labeled_frac, config.n_labeled, config.contamination, config.seed
+        dataset.train.labels,
+        config.labeled_frac,
+        config.n_labeled,
+        config.contamination,
+        config.seed,
+        subtypes=dataset.train.subtypes,
+        labeled_subtypes=config.labeled_subtypes,
     )
     if len(split.labeled) and not config.uses_labels() and ctx.is_main:
         hint = (
             "use --prior gmm to train with them" if config.method == "aeflow" else "the method ignores labels"
         )
         log.warning(f"{config.run_name()}: the {len(split.labeled)} labeled anomalies are unused ({hint})")
+    labelable = subtype_mask(dataset.train.labels, dataset.train.subtypes, config.labeled_subtypes)
     val_labels = limit_validation_labels(
         dataset.val,
-        n_train_anomalies=int((dataset.train.labels == 1).sum()),
+        n_train_anomalies=int(labelable.sum()),
         policy=config.val_labels,
         labeled_frac=config.labeled_frac,
         n_labeled=config.n_labeled,
         seed=config.seed,
+        labeled_subtypes=config.labeled_subtypes,
     )
     dataset = dataclasses.replace(dataset, val=val_labels.used)  # all that selection may see
     if ctx.is_main:
@@ -483,6 +491,7 @@ def _train(
         beta=config.beta,
         device=device,
         ctx=ctx,
+        labeled_subtypes=config.labeled_subtypes,
     )
     metrics = evaluation.metrics
     metrics["training"] = {

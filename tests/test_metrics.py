@@ -6,6 +6,7 @@ from flowgmm_ae.metrics import (
     choose_threshold,
     evaluate,
     ranking_metrics,
+    subtype_metrics,
     threshold_metrics,
 )
 
@@ -72,3 +73,21 @@ def test_resampled_aucs_match_scikit_learn_with_ties():
     np.testing.assert_allclose(resampled_aucs(labels, scores, indices), expected)
     single_class = np.flatnonzero(labels == 0)[:5][None, :]
     assert np.isnan(resampled_aucs(labels, scores, single_class)[0])
+
+
+def test_subtype_metrics_by_hand():
+    # normals 0.1, 0.2, 0.6; bacteria 0.5, 0.9; virus 0.15, 0.7
+    labels = np.array([0, 0, 0, 1, 1, 1, 1])
+    scores = np.array([0.1, 0.2, 0.6, 0.5, 0.9, 0.15, 0.7])
+    kinds = ["normal"] * 3 + ["bacteria"] * 2 + ["virus"] * 2
+    report = subtype_metrics(labels, scores, kinds, seen=["bacteria"])
+    # bacteria beats 2 of 3 normals (0.5) and 3 of 3 (0.9): 5 / 6; virus: 1 + 3 of 6.
+    assert report["bacteria"]["auc"] == pytest.approx(5 / 6) and report["bacteria"]["n"] == 2
+    assert report["virus"]["auc"] == pytest.approx(4 / 6)
+    assert report["bacteria"]["seen"] is True and report["virus"]["seen"] is False
+    assert report["seen"]["auc"] == pytest.approx(5 / 6) and report["unseen"]["auc"] == pytest.approx(4 / 6)
+    # AUPRC of virus: ranked 0.7 (anomaly), 0.6, 0.2, 0.15 (anomaly), 0.1 -> (1/1 + 2/4) / 2
+    assert report["virus"]["auprc"] == pytest.approx((1 + 2 / 4) / 2)
+    assert set(subtype_metrics(labels, scores, kinds)) == {"bacteria", "virus"}
+    with pytest.raises(ValueError, match="subtypes"):
+        subtype_metrics(labels, scores, kinds[:-1])

@@ -54,3 +54,43 @@ def test_bad_requests_are_clear_errors(kwargs, message):
 def test_labels_requested_without_anomalies():
     with pytest.raises(DataError, match="no anomalous images"):
         make_split(np.zeros(10, dtype=int), labeled_frac=0.1)
+
+
+def _subtyped_labels() -> tuple[np.ndarray, list[str]]:
+    """40 normals, then 30 bacteria and 20 virus anomalies."""
+    labels = np.array([0] * 40 + [1] * 50)
+    subtypes = ["normal"] * 40 + ["bacteria"] * 30 + ["virus"] * 20
+    return labels, subtypes
+
+
+def test_labeled_subtypes_draw_labels_only_from_the_named_subtypes():
+    labels, subtypes = _subtyped_labels()
+    for seed in range(5):
+        split = make_split(labels, 0.2, seed=seed, subtypes=subtypes, labeled_subtypes=["bacteria"])
+        assert len(split.labeled) == 6  # 20 % of the 30 bacteria images, not of all 50 anomalies
+        assert {subtypes[i] for i in split.labeled} == {"bacteria"}
+        assert set(split.unlabeled) == set(range(40))  # no contamination: unseen virus stays out
+
+
+def test_labeled_subtypes_with_contamination_hide_any_unlabeled_anomaly():
+    labels, subtypes = _subtyped_labels()
+    split = make_split(labels, 0.2, contamination=0.5, seed=0, subtypes=subtypes, labeled_subtypes=["virus"])
+    assert {subtypes[i] for i in split.labeled} == {"virus"}
+    assert len(split.hidden_anomalies) == 40 and not set(split.hidden_anomalies) & set(split.labeled)
+    assert {subtypes[i] for i in split.hidden_anomalies} == {"bacteria", "virus"}
+
+
+def test_labeled_subtypes_unknown_name_lists_the_subtypes_there_are():
+    labels, subtypes = _subtyped_labels()
+    with pytest.raises(DataError, match=r"unknown anomaly subtypes \['fungal'\]; .*\['bacteria', 'virus'\]"):
+        make_split(labels, 0.1, subtypes=subtypes, labeled_subtypes=["bacteria", "fungal"])
+    with pytest.raises(DataError, match="no anomaly subtypes"):
+        make_split(labels, 0.1, subtypes=None, labeled_subtypes=["bacteria"])
+
+
+def test_without_labeled_subtypes_the_draw_is_unchanged_by_known_subtypes():
+    labels, subtypes = _subtyped_labels()
+    plain = make_split(labels, 0.1, contamination=0.2, seed=3)
+    with_names = make_split(labels, 0.1, contamination=0.2, seed=3, subtypes=subtypes)
+    for part in ("labeled", "unlabeled", "hidden_anomalies"):
+        np.testing.assert_array_equal(getattr(plain, part), getattr(with_names, part))

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -55,14 +56,46 @@ def count_labeled(n_anomalies: int, labeled_frac: float | None, n_labeled: int |
     return wanted
 
 
+def anomaly_subtypes(labels: np.ndarray, subtypes: list[str] | None) -> list[str]:
+    """The anomaly subtypes present among ``labels`` (sorted; empty without subtypes)."""
+    if subtypes is None:
+        return []
+    return sorted({subtypes[i] for i in np.flatnonzero(np.asarray(labels) == ANOMALY_LABEL)})
+
+
+def subtype_mask(
+    labels: np.ndarray, subtypes: list[str] | None, labeled_subtypes: Sequence[str] | None
+) -> np.ndarray:
+    """Which images are anomalies that may be labeled: every anomaly, or (``labeled_subtypes``)
+    only those subtypes'. An unknown subtype name is an error that lists the subtypes there are."""
+    labels = np.asarray(labels).reshape(-1)
+    anomalous = labels == ANOMALY_LABEL
+    if labeled_subtypes is None:
+        return anomalous
+    known = anomaly_subtypes(labels, subtypes)
+    if not known:
+        raise DataError("labeled subtypes were named but this data set has no anomaly subtypes")
+    unknown = sorted(set(labeled_subtypes) - set(known))
+    if unknown:
+        raise DataError(f"unknown anomaly subtypes {unknown}; this data set has {known}")
+    chosen = np.isin(np.asarray(subtypes, dtype=object), list(labeled_subtypes))
+    return anomalous & chosen
+
+
 def make_split(
     train_labels: np.ndarray,
     labeled_frac: float | None = 0.0,
     n_labeled: int | None = None,
     contamination: float = 0.0,
     seed: int = 0,
+    subtypes: list[str] | None = None,
+    labeled_subtypes: Sequence[str] | None = None,
 ) -> SemiSupervisedSplit:
-    """Draw the labeled anomalies and the unlabeled pool from the train split's labels."""
+    """Draw the labeled anomalies and the unlabeled pool from the train split's labels.
+
+    With ``labeled_subtypes`` the labeled anomalies come only from those subtypes (``labeled_frac``
+    of their images); every other anomaly stays out of training, or joins the unlabeled pool
+    under ``contamination``."""
     labels = np.asarray(train_labels).reshape(-1)
     normals = np.flatnonzero(labels == NORMAL_LABEL)
     anomalies = np.flatnonzero(labels == ANOMALY_LABEL)
@@ -70,12 +103,16 @@ def make_split(
         raise DataError("the train split has no normal images to form the unlabeled set")
     if not 0.0 <= contamination < 1.0:
         raise DataError(f"--contamination must lie in [0, 1), got {contamination}")
-    n_lab = count_labeled(len(anomalies), labeled_frac, n_labeled)
+    eligible = np.flatnonzero(subtype_mask(labels, subtypes, labeled_subtypes))
+    n_lab = count_labeled(len(eligible), labeled_frac, n_labeled)
     rng = np.random.default_rng(seed)
-    shuffled = rng.permutation(anomalies)
+    shuffled = rng.permutation(eligible)
     labeled = np.sort(shuffled[:n_lab])
+    if labeled_subtypes is None:
+        remaining = shuffled[n_lab:]
+    else:  # every unlabeled anomaly, of any subtype, may be hidden in the pool
+        remaining = rng.permutation(np.setdiff1d(anomalies, labeled))
     n_hidden = int(round(contamination * len(normals) / (1.0 - contamination)))
-    remaining = shuffled[n_lab:]
     if n_hidden > len(remaining):
         raise DataError(
             f"contamination {contamination} needs {n_hidden} unlabeled anomalies but only "
@@ -140,16 +177,27 @@ def limit_validation_labels(
     labeled_frac: float | None = 0.0,
     n_labeled: int | None = None,
     seed: int = 0,
+    labeled_subtypes: Sequence[str] | None = None,
 ) -> ValidationLabels:
     """Keep every validation normal image and, with ``policy="budget"``, only a seeded random
     ``labeled_frac`` of the validation anomalies: checkpoint choice, thresholds and β then use no
-    more anomaly labels than training had, and every one of them is counted."""
+    more anomaly labels than training had, and every one of them is counted. With
+    ``labeled_subtypes`` (``n_train_anomalies`` then counts those subtypes' training anomalies)
+    only anomalies of those subtypes are kept, under either policy: a clinic holds no labels of
+    the others."""
     if policy not in VAL_LABEL_POLICIES:
         raise DataError(f"unknown validation-label policy {policy!r}; choose from {VAL_LABEL_POLICIES}")
-    anomalies = np.flatnonzero(val.labels == ANOMALY_LABEL)
-    if policy == "all":
+    if labeled_subtypes is not None and val.subtypes is not None:
+        anomalies = np.flatnonzero(np.isin(np.asarray(val.subtypes, dtype=object), list(labeled_subtypes)))
+        anomalies = anomalies[val.labels[anomalies] == ANOMALY_LABEL]
+    else:
+        anomalies = np.flatnonzero(val.labels == ANOMALY_LABEL)
+    if policy == "all" and labeled_subtypes is None:
         return ValidationLabels(val, None, len(anomalies), np.arange(len(val)))
-    wanted = validation_anomaly_budget(len(anomalies), n_train_anomalies, labeled_frac, n_labeled)
+    if policy == "all":
+        wanted = len(anomalies)
+    else:
+        wanted = validation_anomaly_budget(len(anomalies), n_train_anomalies, labeled_frac, n_labeled)
     # A stream of its own: the labeled training draw (make_split) uses default_rng(seed).
     kept = np.random.default_rng([seed, 1]).permutation(anomalies)[:wanted]
     keep = np.zeros(len(val), dtype=bool)
