@@ -11,8 +11,9 @@ interval of the mean difference over seeds.
         --method "flowgmm-ae=RUNS/gmm" --method "flowgmm-ae, BatchNorm=OTHER_RUNS/gmm" \
         --budgets 0.01,0.05 [--rule last] [--title TEXT] [--out FILE]
 
-Each ``LABEL=PREFIX[@SCORE]`` names run folders ``PREFIX-f{budget}-s{seed}`` (the names ``ablate``
-gives), and optionally another score the runs stored (e.g. ``@posterior``);
+Each ``LABEL=PREFIX[,PREFIX...][@SCORE]`` names run folders ``PREFIX-f{budget}-s{seed}`` (the names
+``ablate`` gives; several prefixes pool seeds from several grids), and optionally another score the
+runs stored (e.g. ``@posterior``);
 the test AUC is the kept checkpoint's (the last epoch under the default ``--select last``), or with
 ``--rule last`` the last epoch's from the run's ``selection`` record (for runs trained under
 ``--select best``).
@@ -30,11 +31,11 @@ import numpy as np
 from scipy.stats import wilcoxon
 
 
-def _runs(prefix: Path, budget: float) -> dict[int, dict]:
+def _runs(prefixes: list[Path], budget: float) -> dict[int, dict]:
     """Seed → metrics.json of the finished runs ``PREFIX-f{budget}-s{seed}``."""
-    pattern = re.compile(rf"^{re.escape(prefix.name)}-f{budget:g}-s(\d+)$")
     found = {}
-    for run in prefix.parent.iterdir() if prefix.parent.is_dir() else []:
+    for prefix, run in ((p, r) for p in prefixes if p.parent.is_dir() for r in p.parent.iterdir()):
+        pattern = re.compile(rf"^{re.escape(prefix.name)}-f{budget:g}-s(\d+)$")
         match = pattern.match(run.name)
         if match and (run / "metrics.json").is_file():
             metrics = json.loads((run / "metrics.json").read_text())
@@ -90,7 +91,7 @@ def _aucs(metrics: dict, rule: str, score: str | None) -> tuple[float, float, fl
 
 
 def table(
-    methods: dict[str, tuple[Path, str | None]],
+    methods: dict[str, tuple[list[Path], str | None]],
     reference: str,
     budgets: list[float],
     title: str,
@@ -158,12 +159,12 @@ def table(
     return "\n".join(lines) + "\n"
 
 
-def _label_prefix(text: str) -> tuple[str, tuple[Path, str | None]]:
+def _label_prefix(text: str) -> tuple[str, tuple[list[Path], str | None]]:
     label, sep, prefix = text.partition("=")
     prefix, _, score = prefix.partition("@")
     if not sep or not label or not prefix:
         raise argparse.ArgumentTypeError(f"{text!r} is not LABEL=RUNS_DIR/VARIANT[@SCORE]")
-    return label, (Path(prefix), score or None)
+    return label, ([Path(p) for p in prefix.split(",")], score or None)
 
 
 def main() -> None:

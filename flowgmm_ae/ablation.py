@@ -42,12 +42,16 @@ UNSUPERVISED = ("gaussian", "ae")
 
 @dataclass(frozen=True)
 class Cell:
-    """One training run of the grid: ``variant`` is a prior (gaussian, gmm) or a baseline name."""
+    """One training run of the grid: ``variant`` is a prior (gaussian, gmm) or a baseline name;
+    ``labeled_subtypes`` (labels drawn from these anomaly subtypes only) and ``contamination``
+    (hidden anomalies in the unlabeled pool) are the grid's optional data axes."""
 
     variant: str
     budget: float | int  # labeled fraction, or number of labels when ``by_count``
     seed: int
     by_count: bool = False
+    labeled_subtypes: tuple[str, ...] | None = None
+    contamination: float = 0.0
 
     @property
     def method(self) -> str:
@@ -58,9 +62,21 @@ class Cell:
         return self.variant in UNSUPERVISED
 
     @property
+    def setting(self) -> str:
+        """The data axes in words ("" at the defaults: every subtype labelable, a clean pool)."""
+        parts = []
+        if self.labeled_subtypes is not None:
+            parts.append(f"labels from {'+'.join(self.labeled_subtypes)}")
+        if self.contamination:
+            parts.append(f"contamination {self.contamination:g}")
+        return ", ".join(parts)
+
+    @property
     def name(self) -> str:
         budget = f"n{self.budget}" if self.by_count else f"f{self.budget:g}"
-        return f"{self.variant}-{budget}-s{self.seed}"
+        only = f"-only-{'+'.join(self.labeled_subtypes)}" if self.labeled_subtypes is not None else ""
+        dirty = f"-c{self.contamination:g}" if self.contamination else ""
+        return f"{self.variant}{only}{dirty}-{budget}-s{self.seed}"
 
     def config(self, base: TrainConfig, out_dir: Path) -> TrainConfig:
         labels = {"n_labeled": int(self.budget)} if self.by_count else {"labeled_frac": float(self.budget)}
@@ -72,8 +88,16 @@ class Cell:
             variant = {"method": self.variant, "score": "auto"}
         if self.variant != "gmm":
             variant["class_weight"] = 0.0  # the class term belongs to the mixture prior
+        subtypes = list(self.labeled_subtypes) if self.labeled_subtypes is not None else None
         return replace(
-            base, seed=self.seed, out=str(out_dir / "runs" / self.name), progress=False, **variant, **labels
+            base,
+            seed=self.seed,
+            out=str(out_dir / "runs" / self.name),
+            progress=False,
+            labeled_subtypes=subtypes,
+            contamination=self.contamination,
+            **variant,
+            **labels,
         )
 
 
@@ -83,21 +107,30 @@ def make_grid(
     seeds: Sequence[int],
     by_count: bool = False,
     seeds_for: dict[float, Sequence[int]] | None = None,
+    subtype_sets: Sequence[tuple[str, ...] | None] = (None,),
+    contaminations: Sequence[float] = (0.0,),
 ) -> list[Cell]:
     """Every cell. Label-free variants (gaussian prior, ae) get one cell per seed at budget 0;
     label-using baselines skip budget 0 (without labels they have nothing to learn from).
     ``seeds_for`` gives some budgets their own seeds (e.g. five seeds at 5 %); label-free variants
-    then run every seed that any budget uses."""
+    then run every seed that any budget uses. Every cell is repeated for each contamination and,
+    except the label-free ones, for each set of labeled subtypes."""
     seeds_for = seeds_for or {}
     every_seed = sorted({*seeds, *(s for chosen in seeds_for.values() for s in chosen)})
     cells: list[Cell] = []
-    for variant in variants:
-        if variant in UNSUPERVISED:
-            cells += [Cell(variant, 0, s, by_count) for s in every_seed]
-            continue
-        variant_budgets = list(budgets) if variant in PRIORS else [b for b in budgets if b > 0]
-        cells += [Cell(variant, b, s, by_count) for b in variant_budgets for s in seeds_for.get(b, seeds)]
-    return cells
+    for contamination in contaminations:
+        for variant in variants:
+            if variant in UNSUPERVISED:
+                cells += [Cell(variant, 0, s, by_count, None, contamination) for s in every_seed]
+                continue
+            variant_budgets = list(budgets) if variant in PRIORS else [b for b in budgets if b > 0]
+            cells += [
+                Cell(variant, b, s, by_count, subtypes if b else None, contamination)
+                for subtypes in (subtype_sets if any(variant_budgets) else (None,))
+                for b in variant_budgets
+                for s in seeds_for.get(b, seeds)
+            ]
+    return list(dict.fromkeys(cells))  # a budget-0 prior cell is the same under every subtype set
 
 
 def _read_scores(path: Path, score: str) -> tuple[np.ndarray, np.ndarray]:
@@ -126,6 +159,7 @@ def cell_rows(cell: Cell, run_dir: Path, normal_quantile: float) -> list[dict[st
     test_labels, test_scores = _read_scores(run_dir / "scores.csv", score)
     labels = metrics.get("labels", {"train": config["n_labeled"], "validation": "", "total": ""})
     selection = metrics.get("selection", {})
+    subtypes = metrics.get("subtypes", {})
     rows = []
     for policy in POLICIES:
         if policy == "f1" and not (val_labels == 1).any():
@@ -134,6 +168,7 @@ def cell_rows(cell: Cell, run_dir: Path, normal_quantile: float) -> list[dict[st
         rows.append(
             {
                 "method": cell.method,
+                "setting": cell.setting,
                 "variant": cell.variant,
                 "labeled_frac": config["labeled_frac"] if not cell.by_count else "",
                 "n_labels": config["n_labeled"],
@@ -150,6 +185,8 @@ def cell_rows(cell: Cell, run_dir: Path, normal_quantile: float) -> list[dict[st
                 "test_auc_last": selection.get("last", {}).get("test_auc", math.nan),
                 "test_auc_best_val": selection.get("best_val", {}).get("test_auc", math.nan),
                 "test_auc_best_val_all": selection.get("best_val_all_labels", {}).get("test_auc", math.nan),
+                "auc_seen": subtypes.get("seen", {}).get("auc", math.nan),
+                "auc_unseen": subtypes.get("unseen", {}).get("auc", math.nan),
                 "selected_epoch": metrics["training"]["selected_epoch"],
                 "wall_s": metrics["training"]["seconds"],
                 "run": str(run_dir),
@@ -180,15 +217,20 @@ def _mean_std(values: Sequence[float]) -> str:
 
 
 def summarise(rows: list[dict[str, Any]], cells: list[Cell], run_dirs: dict[Cell, Path]) -> str:
-    """The Markdown table of results.md."""
+    """The Markdown tables of results.md: one per threshold policy, then test AUC per anomaly
+    subtype when the data set has subtypes."""
+    with_setting = any(r["setting"] for r in rows)
+    with_seen = any(np.isfinite(float(r["auc_seen"])) for r in rows)
     lines = []
     for policy in sorted({r["threshold_policy"] for r in rows}):
         header = [
             "method",
+            *(["setting"] if with_setting else []),
             "budget",
             "labels",
             "seeds",
             *[m.upper() for m in METRICS],
+            *(["seen AUC", "unseen AUC"] if with_seen else []),
             "AUC 95 % CI",
             "val AUC",
             "val AUC, all val labels*",
@@ -198,12 +240,16 @@ def summarise(rows: list[dict[str, Any]], cells: list[Cell], run_dirs: dict[Cell
         ]
         lines += [f"### Threshold policy: {policy}", "", "| " + " | ".join(header) + " |"]
         lines.append("|" + "---|" * len(header))
-        groups: dict[tuple[str, Any], list[dict[str, Any]]] = {}
+        groups: dict[tuple[str, str, Any], list[dict[str, Any]]] = {}
         for row in rows:
             if row["threshold_policy"] == policy:
-                groups.setdefault((row["method"], row["budget"]), []).append(row)
-        for (method, budget), group in groups.items():
-            dirs = [run_dirs[c] for c in cells if c.method == method and f"{c.budget:g}" == budget]
+                groups.setdefault((row["method"], row["setting"], row["budget"]), []).append(row)
+        for (method, setting, budget), group in groups.items():
+            dirs = [
+                run_dirs[c]
+                for c in cells
+                if (c.method, c.setting, f"{c.budget:g}") == (method, setting, budget)
+            ]
             low, high = seed_averaged_auc_interval(dirs, group[0]["score"])
             first = group[0]
             labels = (
@@ -213,10 +259,16 @@ def summarise(rows: list[dict[str, Any]], cells: list[Cell], run_dirs: dict[Cell
             )
             cells_text = [
                 method,
+                *([setting or "–"] if with_setting else []),
                 str(budget),
                 labels,
                 str(len(group)),
                 *[_mean_std([r[m] for r in group]) for m in METRICS],
+                *(
+                    [_mean_std([r[m] for r in group]) for m in ("auc_seen", "auc_unseen")]
+                    if with_seen
+                    else []
+                ),
                 f"[{low:.3f}, {high:.3f}]",
                 *[
                     _mean_std([r[m] for r in group])
@@ -226,7 +278,29 @@ def summarise(rows: list[dict[str, Any]], cells: list[Cell], run_dirs: dict[Cell
             ]
             lines.append("| " + " | ".join(cells_text) + " |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + subtype_table(cells, run_dirs))
+
+
+def subtype_table(cells: list[Cell], run_dirs: dict[Cell, Path]) -> list[str]:
+    """Markdown lines: mean ± std over seeds of the test AUC of each anomaly subtype against every
+    normal image (``metrics.json`` ``subtypes``); nothing when the data set has no subtypes."""
+    per_cell = {cell: read_json(run_dirs[cell] / "metrics.json").get("subtypes", {}) for cell in cells}
+    names = sorted({n for entry in per_cell.values() for n in entry} - {"seen", "unseen"})
+    if not names:
+        return []
+    lines = [
+        "### Test AUC per anomaly subtype (each against every normal image)",
+        "",
+        "| method | setting | budget | seeds | " + " | ".join(names) + " |",
+        "|" + "---|" * (4 + len(names)),
+    ]
+    groups: dict[tuple[str, str, str], list[Cell]] = {}
+    for cell in cells:
+        groups.setdefault((cell.method, cell.setting, f"{cell.budget:g}"), []).append(cell)
+    for (method, setting, budget), group in groups.items():
+        aucs = [_mean_std([per_cell[c].get(name, {}).get("auc", math.nan) for c in group]) for name in names]
+        lines.append(f"| {method} | {setting or '–'} | {budget} | {len(group)} | " + " | ".join(aucs) + " |")
+    return [*lines, ""]
 
 
 def run_ablation(
@@ -239,11 +313,13 @@ def run_ablation(
     plot_budget: float | int | None = None,
     echo: Callable[[str], None] = print,
     seeds_for: dict[float, Sequence[int]] | None = None,
+    subtype_sets: Sequence[tuple[str, ...] | None] = (None,),
+    contaminations: Sequence[float] = (0.0,),
 ) -> list[dict[str, Any]]:
     """Train (or reuse) every cell, then write results.csv, results.md and the figures."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    cells = make_grid(variants, budgets, seeds, by_count, seeds_for)
+    cells = make_grid(variants, budgets, seeds, by_count, seeds_for, subtype_sets, contaminations)
     run_dirs: dict[Cell, Path] = {}
     started, trained = time.perf_counter(), 0
     for i, cell in enumerate(cells, 1):
@@ -277,7 +353,11 @@ def _plots(
     run_dirs: dict[Cell, Path],
     plot_budget: float | int | None,
 ) -> None:
-    policy_rows = [r for r in rows if r["threshold_policy"] == rows[0]["threshold_policy"]]
+    policy_rows = [
+        {**r, "method": f"{r['method']} ({r['setting']})" if r["setting"] else r["method"]}
+        for r in rows
+        if r["threshold_policy"] == rows[0]["threshold_policy"]
+    ]
     plot_auc_vs_labels(policy_rows, out_dir / "auc_vs_labels.png")
     budgets = sorted({c.budget for c in cells if not c.unsupervised}) or [0]
     budget = plot_budget if plot_budget is not None else budgets[len(budgets) // 2]

@@ -686,6 +686,22 @@ def data_info_command(
     help="As for train; every cell (--method cnn always uses BatchNorm).",
 )
 @click.option(
+    "--labeled-subtypes",
+    "subtype_sets",
+    multiple=True,
+    metavar="A,B",
+    help="An axis: for each value, label-using cells draw labels only from these anomaly subtypes "
+    "(repeatable; e.g. --labeled-subtypes bacteria --labeled-subtypes virus). Tables then show "
+    "seen and unseen AUC.",
+)
+@click.option(
+    "--contaminations",
+    callback=_comma_list(float),
+    default="0",
+    show_default=True,
+    help="An axis: fractions of hidden anomalies in the unlabeled pool (e.g. 0,0.05,0.1).",
+)
+@click.option(
     "--plot-budget",
     type=float,
     default=None,
@@ -713,6 +729,8 @@ def ablate_command(
     beta,
     class_weight,
     norm,
+    subtype_sets,
+    contaminations,
     plot_budget,
     out,
 ) -> None:
@@ -737,6 +755,9 @@ def ablate_command(
             raise click.BadParameter(message, param_hint="--seeds-for") from None
     if any(not 0 <= f <= 1 for f in labeled_fracs):
         raise click.BadParameter("fractions must lie in [0, 1]", param_hint="--labeled-fracs")
+    if any(not 0 <= c < 1 for c in contaminations):
+        raise click.BadParameter("contaminations must lie in [0, 1)", param_hint="--contaminations")
+    subtypes = [tuple(t.strip() for t in item.split(",") if t.strip()) for item in subtype_sets] or [None]
     base = TrainConfig(
         dataset=dataset,
         data_root=data_root,
@@ -760,6 +781,8 @@ def ablate_command(
             plot_budget=plot_budget,
             echo=click.echo,
             seeds_for=per_budget,
+            subtype_sets=subtypes,
+            contaminations=contaminations,
         )
     except FlowgmmAEError as error:
         raise click.ClickException(str(error)) from error

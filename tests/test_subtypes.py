@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from PIL import Image
 from tiny import TINY
 
+from flowgmm_ae.ablation import make_grid, run_ablation
 from flowgmm_ae.cli import format_metrics_table, main
 from flowgmm_ae.training import TrainConfig, train
 
@@ -58,3 +59,33 @@ def test_an_unknown_subtype_stops_the_run_with_the_subtypes_there_are(subtyped_f
     result = CliRunner().invoke(main, args)
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "unknown anomaly subtypes ['tumour']" in result.output and "['cyst', 'lesion']" in result.output
+
+
+def test_grid_axes_name_cells_apart_and_keep_label_free_cells_off_the_subtype_axis():
+    cells = make_grid(
+        ("gaussian", "gmm", "cnn"),
+        (0.0, 0.1),
+        (0,),
+        subtype_sets=[("bacteria",), ("virus",)],
+        contaminations=[0.0, 0.05],
+    )
+    names = [c.name for c in cells]
+    assert len(names) == len(set(names))
+    # per contamination: gaussian 1, gmm at budget 0 once + 2 subtype sets, cnn 2 subtype sets
+    assert len(cells) == 2 * (1 + 1 + 2 + 2)
+    assert "gmm-only-virus-c0.05-f0.1-s0" in names and "gaussian-c0.05-f0-s0" in names
+    assert "cnn-only-bacteria-f0.1-s0" in names and "gmm-f0-s0" in names
+    config = next(c for c in cells if c.name == "cnn-only-bacteria-c0.05-f0.1-s0").config(
+        TrainConfig(), Path("x")
+    )
+    assert config.labeled_subtypes == ["bacteria"] and config.contamination == 0.05
+
+
+def test_ablation_tabulates_seen_and_unseen_auc(subtyped_folder, tmp_path):
+    base = TrainConfig(**{**TINY, "dataset": f"folder:{subtyped_folder}", "val_frac": 0.25})
+    run_ablation(
+        tmp_path / "grid", base, ("gmm",), (0.5,), (0,), echo=lambda _: None, subtype_sets=[("cyst",)]
+    )
+    markdown = (tmp_path / "grid" / "results.md").read_text()
+    assert "seen AUC" in markdown and "labels from cyst" in markdown
+    assert "Test AUC per anomaly subtype" in markdown and "| cyst | lesion |" in markdown
