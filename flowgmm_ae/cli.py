@@ -215,7 +215,7 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
 @click.option(
     "--method",
     type=click.Choice(METHODS),
-    default="aeflow",
+    default=TrainConfig.method,
     show_default=True,
     help="aeflow (prior chosen by --prior) or a baseline: ae, cnn, deepsad, devnet, supervised.",
 )
@@ -238,14 +238,14 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
 @click.option(
     "--prior",
     type=click.Choice(["gmm", "gaussian"]),
-    default="gmm",
+    default=TrainConfig.prior,
     show_default=True,
     help="gmm: class-conditional mixture (uses labels); gaussian: unsupervised AE-FLOW.",
 )
 @click.option(
     "--labeled-frac",
     type=click.FloatRange(0.0, 1.0),
-    default=0.05,
+    default=TrainConfig.labeled_frac,
     show_default=True,
     help="Fraction of the train split's anomalies that are labeled (0: unsupervised).",
 )
@@ -268,7 +268,7 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
 @click.option(
     "--contamination",
     type=click.FloatRange(0.0, 1.0, max_open=True),
-    default=0.0,
+    default=TrainConfig.contamination,
     show_default=True,
     help="Fraction of unrevealed anomalies mixed into the unlabeled set.",
 )
@@ -283,7 +283,7 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
     is_flag=True,
     help="Learn the mixture weights (the unlabeled pool's composition) instead of fixing them.",
 )
-@click.option("--image-size", type=click.IntRange(min=8), default=32, show_default=True)
+@click.option("--image-size", type=click.IntRange(min=8), default=TrainConfig.image_size, show_default=True)
 @click.option(
     "--stride",
     type=click.IntRange(min=1),
@@ -291,18 +291,20 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
     help="Encoder down-sampling factor (power of 2); default: image-size / 4, a 4 x 4 latent "
     "(chosen on validation AUC at 128 px).",
 )
-@click.option("--latent-channels", type=click.IntRange(min=2), default=16, show_default=True)
+@click.option(
+    "--latent-channels", type=click.IntRange(min=2), default=TrainConfig.latent_channels, show_default=True
+)
 @click.option(
     "--base-width",
     type=click.IntRange(min=1),
-    default=32,
+    default=TrainConfig.base_width,
     show_default=True,
     help="Channels of the first encoder stage (doubling per stage, up to 256).",
 )
 @click.option(
     "--encoder",
     type=click.Choice(["conv", "wrn50"]),
-    default="conv",
+    default=TrainConfig.encoder,
     show_default=True,
     help="conv: the small convolutional encoder; wrn50: AE-FLOW's Wide-ResNet-50-2 trunk (layer3, "
     "stride 16), frozen unless --finetune-encoder.",
@@ -324,15 +326,15 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
     "them): batch (BatchNorm + ReLU; scores use its running statistics) or group (GroupNorm + "
     "SiLU). --method cnn always uses BatchNorm.",
 )
-@click.option("--flow-steps", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--flow-steps", type=click.IntRange(min=1), default=TrainConfig.flow_steps, show_default=True)
 @click.option(
     "--flow-hidden",
     type=click.IntRange(min=1),
-    default=64,
+    default=TrainConfig.flow_hidden,
     show_default=True,
     help="Hidden channels of each coupling layer's network.",
 )
-@click.option("--epochs", type=click.IntRange(min=1), default=25, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=TrainConfig.epochs, show_default=True)
 @click.option(
     "--min-steps",
     type=click.IntRange(min=0),
@@ -341,13 +343,20 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
     help="Make each epoch several passes over the unlabeled images when --epochs passes would give "
     "fewer optimiser steps than this (small data sets).",
 )
-@click.option("--batch-size", type=click.IntRange(min=2), default=64, show_default=True)
-@click.option("--labeled-batch-size", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0.0, min_open=True), default=1e-3, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=2), default=TrainConfig.batch_size, show_default=True)
+@click.option(
+    "--labeled-batch-size",
+    type=click.IntRange(min=1),
+    default=TrainConfig.labeled_batch_size,
+    show_default=True,
+)
+@click.option(
+    "--lr", type=click.FloatRange(min=0.0, min_open=True), default=TrainConfig.lr, show_default=True
+)
 @click.option(
     "--alpha",
     type=click.FloatRange(0.0, 1.0),
-    default=0.5,
+    default=TrainConfig.alpha,
     show_default=True,
     help="Weight of the likelihood terms against reconstruction.",
 )
@@ -356,7 +365,7 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
     "--lambda",
     "labeled_weight",
     type=click.FloatRange(min=0.0),
-    default=1.0,
+    default=TrainConfig.labeled_weight,
     show_default=True,
     help="Weight λ of the labeled likelihood term.",
 )
@@ -365,14 +374,14 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
     "--gamma",
     "class_weight",
     type=click.FloatRange(min=0.0),
-    default=0.0,
+    default=TrainConfig.class_weight,
     show_default=True,
     help="Weight γ of the cross-entropy of the mixture's class posterior p(y|x) (hybrid objective).",
 )
 @click.option(
     "--beta",
     type=BETA,
-    default="0.9",
+    default=TrainConfig.beta,
     show_default=True,
     help="Weight of the flow score against the reconstruction score in 'combined' (0.9 as in "
     "AE-FLOW), or 'auto' to choose it on validation.",
@@ -386,8 +395,18 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
     help="Score used for checkpoint selection and the headline metrics. auto: the method's own "
     "(the mixture's class posterior for flowgmm-ae with labels, else the combined score).",
 )
-@click.option("--threshold-policy", type=click.Choice(THRESHOLD_POLICIES), default="auto", show_default=True)
-@click.option("--normal-quantile", type=click.FloatRange(0.0, 1.0), default=0.95, show_default=True)
+@click.option(
+    "--threshold-policy",
+    type=click.Choice(THRESHOLD_POLICIES),
+    default=TrainConfig.threshold_policy,
+    show_default=True,
+)
+@click.option(
+    "--normal-quantile",
+    type=click.FloatRange(0.0, 1.0),
+    default=TrainConfig.normal_quantile,
+    show_default=True,
+)
 @click.option(
     "--val-labels",
     type=click.Choice(VAL_LABEL_POLICIES),
@@ -405,19 +424,21 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
     help="Keep the last epoch, or the one with the best validation AUC (with a handful of validation "
     "anomalies it picks early, saturated epochs: see the README).",
 )
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=TrainConfig.seed, show_default=True)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default=TrainConfig.device, show_default=True
+)
 @click.option(
     "--loader-workers",
     type=click.IntRange(min=0),
-    default=0,
+    default=TrainConfig.loader_workers,
     show_default=True,
     help="Threads that read unlabeled batches ahead (useful on GPUs; the results do not change).",
 )
 @click.option(
     "--precision",
     type=click.Choice(["fp32", "bf16"]),
-    default="fp32",
+    default=TrainConfig.precision,
     show_default=True,
     help="bf16: autocast the encoder and decoder (for GPUs); the flow and prior stay float32.",
 )
@@ -431,7 +452,7 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
 @click.option(
     "--checkpoint-every",
     type=click.IntRange(min=0),
-    default=0,
+    default=TrainConfig.checkpoint_every,
     show_default=True,
     help="Also checkpoint every N steps within an epoch (checkpoints are always written at "
     "every epoch's end).",
@@ -605,7 +626,7 @@ def data_group() -> None:
 @data_group.command("info")
 @click.option("--dataset", type=DATASET, default=DEFAULT_DATASET, show_default=True)
 @click.option("--data-root", type=click.Path(), default=None)
-@click.option("--image-size", type=click.IntRange(min=8), default=32, show_default=True)
+@click.option("--image-size", type=click.IntRange(min=8), default=TrainConfig.image_size, show_default=True)
 @_data_loading_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def data_info_command(
@@ -668,8 +689,13 @@ def data_info_command(
     show_default=True,
     help="As for train, for the AE-FLOW cells; baselines use their own.",
 )
-@click.option("--normal-quantile", type=click.FloatRange(0.0, 1.0), default=0.95, show_default=True)
-@click.option("--beta", type=BETA, default="0.9", show_default=True, help="As for train.")
+@click.option(
+    "--normal-quantile",
+    type=click.FloatRange(0.0, 1.0),
+    default=TrainConfig.normal_quantile,
+    show_default=True,
+)
+@click.option("--beta", type=BETA, default=TrainConfig.beta, show_default=True, help="As for train.")
 @click.option(
     "--class-weight",
     "class_weight",

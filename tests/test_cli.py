@@ -166,3 +166,19 @@ def test_existing_run_folder_is_not_overwritten(synthetic_run):
     out, _ = synthetic_run
     result = run(["train", "--dataset", "synthetic", "--out", str(out), *TINY_OPTIONS])
     assert_clean_failure(result, "already holds a finished run")
+
+
+def test_train_options_default_to_train_config():
+    """The CLI takes its defaults from TrainConfig (one source), so the two cannot drift apart."""
+    import dataclasses
+
+    from flowgmm_ae.training import TrainConfig
+
+    context = main.commands["train"].make_context("train", [])
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    compared = {name: value for name, value in context.params.items() if name in defaults}
+    assert len(compared) > 30
+    for name, value in compared.items():
+        assert value == defaults[name], name
+    assert context.params["no_augment"] is (not TrainConfig.augment)
+    assert context.params["quiet"] is (not TrainConfig.progress)
