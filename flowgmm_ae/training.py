@@ -192,23 +192,32 @@ def train(config: TrainConfig, resume: bool = False) -> RunResult:
     DistributedDataParallel model and rank 0 writes the run folder."""
     method = get_method(config.method)
     config = replace(config, score=config.resolved_score())
+    # Messages name the TrainConfig field a Python caller set, and the CLI option in parentheses.
     if config.score not in method.score_names or (config.score == "posterior" and not config.uses_labels()):
-        raise TrainingError(f"--score {config.score} is not available for this method and prior")
+        raise TrainingError(
+            f"score={config.score!r} (--score) is not available for method={config.method!r} with "
+            f"prior={config.prior!r} and these labels; this method gives {', '.join(method.score_names)}"
+        )
     for name, value in asdict(config).items():
         if isinstance(value, float) and not math.isfinite(value):
-            raise TrainingError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
+            raise TrainingError(f"{name}={value} (--{name.replace('_', '-')}) must be a finite number")
     if config.lr <= 0:
-        raise TrainingError(f"--lr must be positive, got {config.lr}")
+        raise TrainingError(f"lr={config.lr} (--lr) must be positive")
     if config.class_weight > 0 and (config.method != "aeflow" or config.prior == "gaussian"):
-        raise TrainingError("--class-weight needs the mixture prior (--method aeflow --prior gmm)")
+        raise TrainingError(
+            "class_weight (--class-weight) needs the mixture prior: method='aeflow', prior='gmm'"
+        )
     if config.encoder != "conv" and config.method != "aeflow":
-        raise TrainingError(f"--encoder {config.encoder} is for --method aeflow only")
+        raise TrainingError(f"encoder={config.encoder!r} (--encoder) is for method='aeflow' only")
     if (config.encoder_weights or config.finetune_encoder) and config.encoder != "wrn50":
-        raise TrainingError("--encoder-weights and --finetune-encoder need --encoder wrn50")
+        raise TrainingError(
+            "encoder_weights and finetune_encoder (--encoder-weights, --finetune-encoder) need "
+            "encoder='wrn50' (--encoder wrn50)"
+        )
     try:
         config.model_config(in_channels=1).validate()
     except ValueError as error:
-        raise TrainingError(f"{error} (check --image-size and --stride)") from error
+        raise TrainingError(f"{error} (check image_size and stride: --image-size, --stride)") from error
     device = resolve_device(config.device)
     keep_freed_memory()  # half a 128 px CPU step was page faults (flowgmm_ae/runtime.py)
     owns_group = not torch.distributed.is_initialized()

@@ -79,7 +79,7 @@ def test_class_weight_is_logged_and_needs_the_mixture(tmp_path):
     result = train(TrainConfig(out=str(tmp_path / "run"), class_weight=1.0, **TINY))
     assert result.history[0]["class_ce"] > 0
     assert "class_ce" in (tmp_path / "run" / "train_log.csv").read_text().splitlines()[0]
-    with pytest.raises(TrainingError, match="--class-weight needs the mixture prior"):
+    with pytest.raises(TrainingError, match=r"class_weight \(--class-weight\) needs the mixture prior"):
         train(TrainConfig(out=str(tmp_path / "g"), prior="gaussian", class_weight=1.0, **TINY))
 
 
@@ -91,3 +91,12 @@ def test_auto_score_is_the_posterior_for_the_labeled_mixture_and_each_baselines_
     assert TrainConfig(method="cnn").resolved_score() == "logit"
     assert TrainConfig(method="deepsad", score="auto").resolved_score() == "distance"
     assert TrainConfig(prior="gmm", score="flow").resolved_score() == "flow"
+
+
+def test_errors_name_the_config_field_for_python_callers(tmp_path):
+    with pytest.raises(TrainingError, match=r"lr=-1.0 \(--lr\) must be positive"):
+        train(TrainConfig(out=str(tmp_path / "a"), lr=-1.0, **TINY))
+    with pytest.raises(
+        TrainingError, match=r"score='logit' \(--score\) is not available for method='aeflow'"
+    ):
+        train(TrainConfig(out=str(tmp_path / "b"), score="logit", **TINY))
