@@ -5,11 +5,17 @@
 # flowgmm-ae with and without --min-steps (0 = the old schedule: 25 epochs of one 2-step pass)
 # against the in-harness classifier, 5 % labels, seeds 0-2 (run by hand, never in CI; ~10 minutes).
 #   FLOWGMM_AE_DATA=../shared/data bash benchmarks/tiny_folder.sh
+# OUT (results folder), DATA (the copied folder, default OUT/data) and VARIANTS ("name:options|...")
+# rerun it elsewhere, e.g. at later defaults without the --min-steps 0 runs:
+#   OUT=benchmarks/results/tiny_folder_batchnorm DATA=benchmarks/results/tiny_folder/data \
+#   VARIANTS="gmm-minsteps400:--min-steps 400|supervised:--method supervised" bash benchmarks/tiny_folder.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source="${FLOWGMM_AE_DATA:?set FLOWGMM_AE_DATA to the folder holding chestxray2017/}/chestxray2017/train"
-out=benchmarks/results/tiny_folder
-data="$out/data"
+out="${OUT:-benchmarks/results/tiny_folder}"
+data="${DATA:-$out/data}"
+IFS='|' read -r -a variants <<< "${VARIANTS:-gmm-minsteps400:--min-steps 400|gmm-minsteps0:--min-steps 0|supervised:--method supervised}"
+mkdir -p "$out"
 pattern='^(person[0-9]+|[A-Z0-9-]*IM-[0-9]+)'
 if [ ! -d "$data" ]; then
   mkdir -p "$data/normal" "$data/abnormal"
@@ -34,7 +40,7 @@ EOF
 fi
 flowgmm-ae data info --dataset "folder:$data" --group-pattern "$pattern" --image-size 32 | tee "$out/data_info.txt"
 for seed in 0 1 2; do
-  for variant in "gmm-minsteps400:--min-steps 400" "gmm-minsteps0:--min-steps 0" "supervised:--method supervised"; do
+  for variant in "${variants[@]}"; do
     name="${variant%%:*}"; options="${variant#*:}"
     run="$out/runs/$name-s$seed"
     [ -f "$run/metrics.json" ] && continue
