@@ -78,8 +78,12 @@ def subtype_mask(
     unknown = sorted(set(labeled_subtypes) - set(known))
     if unknown:
         raise DataError(f"unknown anomaly subtypes {unknown}; this data set has {known}")
-    chosen = np.isin(np.asarray(subtypes, dtype=object), list(labeled_subtypes))
-    return anomalous & chosen
+    return anomalous & _of_subtypes(subtypes, labeled_subtypes)
+
+
+def _of_subtypes(subtypes: list[str], names: Sequence[str]) -> np.ndarray:
+    """Which images are of one of the subtypes ``names`` (no check that the names exist)."""
+    return np.isin(np.asarray(subtypes, dtype=object), list(names))
 
 
 def make_split(
@@ -187,11 +191,11 @@ def limit_validation_labels(
     the others."""
     if policy not in VAL_LABEL_POLICIES:
         raise DataError(f"unknown validation-label policy {policy!r}; choose from {VAL_LABEL_POLICIES}")
+    anomalous = val.labels == ANOMALY_LABEL
     if labeled_subtypes is not None and val.subtypes is not None:
-        anomalies = np.flatnonzero(np.isin(np.asarray(val.subtypes, dtype=object), list(labeled_subtypes)))
-        anomalies = anomalies[val.labels[anomalies] == ANOMALY_LABEL]
-    else:
-        anomalies = np.flatnonzero(val.labels == ANOMALY_LABEL)
+        # Unchecked: a subtype may have training images and none in validation.
+        anomalous &= _of_subtypes(val.subtypes, labeled_subtypes)
+    anomalies = np.flatnonzero(anomalous)
     if policy == "all" and labeled_subtypes is None:
         return ValidationLabels(val, None, len(anomalies), np.arange(len(val)))
     if policy == "all":
