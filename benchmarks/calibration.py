@@ -3,7 +3,9 @@ log loss of the methods that output a class probability, from finished runs (no 
 flowgmm-ae's mixture posterior p(anomaly | z') = sigmoid(posterior log-odds), the plain CNN's
 sigmoid(logit) and the encoder-head classifier's probability. All three weigh the two classes
 equally (mixture weights ½, ½; class-balanced cross-entropy), so a test prevalence other than ½
-shifts them all alike.
+shifts them all alike. Each is also shown after temperature scaling: one scalar T (log-odds / T)
+fitted on the run's own validation images and labels (val_scores.csv: every validation normal and
+the budgeted validation anomalies), minimising their log loss.
 
     python benchmarks/calibration.py benchmarks/results/ablation_pneumoniamnist_honest/runs \
         [--budgets 0.01,0.05] [--out benchmarks/results/calibration_pneumoniamnist.md]
@@ -18,18 +20,38 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 from scipy.stats import wilcoxon
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from flowgmm_ae.evaluation import read_score_table  # noqa: E402
 from flowgmm_ae.metrics import calibration_bins  # noqa: E402
 
-# variant → (name in tables, score column, how to turn it into a probability)
+# variant → (name in tables, score column, how to turn it into log-odds)
 PROBABILITIES = {
-    "gmm": ("flowgmm-ae (posterior)", "posterior", lambda s: 1 / (1 + np.exp(-s))),
-    "cnn": ("plain CNN (sigmoid of logit)", "logit", lambda s: 1 / (1 + np.exp(-s))),
-    "supervised": ("encoder-head classifier", "probability", lambda s: s),
+    "gmm": ("flowgmm-ae (posterior)", "posterior", lambda s: s),
+    "cnn": ("plain CNN (sigmoid of logit)", "logit", lambda s: s),
+    "supervised": (
+        "encoder-head classifier",
+        "probability",
+        lambda s: np.log(s + 1e-12) - np.log1p(-s + 1e-12),
+    ),
 }
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-np.clip(x, -500, 500)))
+
+
+def fit_temperature(labels: np.ndarray, log_odds: np.ndarray) -> float:
+    """The T > 0 that minimises the log loss of sigmoid(log_odds / T) on these labels."""
+
+    def loss(log_t: float) -> float:
+        return measures(labels, sigmoid(log_odds / np.exp(log_t)))["log_loss"]
+
+    return float(np.exp(minimize_scalar(loss, bounds=(-5, 8), method="bounded").x))
+
+
 CELL = re.compile(r"^(?P<variant>[a-z]+)-f(?P<budget>[\d.]+)-s(?P<seed>\d+)$")
 
 
@@ -40,6 +62,11 @@ def measures(labels: np.ndarray, probability: np.ndarray) -> dict[str, float]:
         "brier": float(np.mean((p - labels) ** 2)),
         "log_loss": float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p))),
     }
+
+
+def _mean_std(runs: dict[int, dict[str, float]], key: str) -> str:
+    values = np.array([m[key] for m in runs.values()])
+    return f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}"
 
 
 def main() -> None:
@@ -55,18 +82,25 @@ def main() -> None:
             match = CELL.match(run.name)
             if not match or match["variant"] not in PROBABILITIES or not (run / "scores.csv").is_file():
                 continue
-            _, column, to_probability = PROBABILITIES[match["variant"]]
-            table = read_score_table(run / "scores.csv")
-            found[(float(match["budget"]), match["variant"])][int(match["seed"])] = measures(
-                table.labels, to_probability(table.scores[column])
-            )
+            _, column, to_log_odds = PROBABILITIES[match["variant"]]
+            test, val = read_score_table(run / "scores.csv"), read_score_table(run / "val_scores.csv")
+            log_odds = to_log_odds(test.scores[column])
+            temperature = fit_temperature(val.labels, to_log_odds(val.scores[column]))
+            raw = measures(test.labels, sigmoid(log_odds))
+            scaled = measures(test.labels, sigmoid(log_odds / temperature))
+            found[(float(match["budget"]), match["variant"])][int(match["seed"])] = {
+                **raw,
+                **{f"{k}_scaled": v for k, v in scaled.items()},
+                "temperature": temperature,
+            }
     lines = [
         "# Calibration of the class probabilities on the test split",
         "",
         f"`python benchmarks/calibration.py {' '.join(str(r) for r in args.runs)} --budgets {args.budgets}`",
         "",
-        "| labels | method | seeds | ECE (10 bins) | Brier | log loss | ECE Δ vs CNN (won, p) |",
-        "|---|---|---|---|---|---|---|",
+        "| labels | method | seeds | ECE (10 bins) | Brier | log loss | ECE Δ vs CNN (won, p) "
+        "| T (fitted on val) | ECE after T | log loss after T |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for budget in budgets:
         reference = found.get((budget, "cnn"), {})
@@ -74,10 +108,8 @@ def main() -> None:
             runs = found.get((budget, variant), {})
             if not runs:
                 continue
-            cells = []
-            for key in ("ece", "brier", "log_loss"):
-                values = np.array([m[key] for m in runs.values()])
-                cells.append(f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}")
+
+            cells = [_mean_std(runs, key) for key in ("ece", "brier", "log_loss")]
             seeds = sorted(set(runs) & set(reference))
             if variant != "cnn" and seeds:
                 diff = np.array([runs[s]["ece"] - reference[s]["ece"] for s in seeds])
@@ -85,7 +117,14 @@ def main() -> None:
                 paired = f"{diff.mean():+.3f} ({int((diff < 0).sum())}/{len(seeds)} lower, p {p:.2f})"
             else:
                 paired = "–"
-            lines.append(f"| {budget:g} | {name} | {len(runs)} | " + " | ".join(cells) + f" | {paired} |")
+            after = [_mean_std(runs, key) for key in ("temperature", "ece_scaled", "log_loss_scaled")]
+            lines.append(
+                f"| {budget:g} | {name} | {len(runs)} | "
+                + " | ".join(cells)
+                + f" | {paired} | "
+                + " | ".join(after)
+                + " |"
+            )
     text = "\n".join(lines) + "\n"
     if args.out:
         args.out.write_text(text)
