@@ -6,8 +6,10 @@
 - ``devnet``: deviation networks (Pang et al., KDD 2019);
 - ``supervised``: the encoder with a classification head, unlabeled images taken as normal.
 
-Each is a :class:`flowgmm_ae.methods.Method`; ``flowgmm-ae train --method NAME`` trains one and
-``flowgmm-ae ablate --baselines ...`` adds them to a grid.
+Each is a :class:`flowgmm_ae.methods.Method` registered with ``@register_method`` when its module
+is imported (the registry imports this package on first use); ``flowgmm-ae train --method NAME``
+trains one, ``flowgmm-ae ablate --baselines ...`` adds them to a grid, and
+:mod:`flowgmm_ae.baselines` has their estimators.
 """
 
 from baselines.ae import AutoencoderBaseline
@@ -16,16 +18,7 @@ from baselines.deepsad import DeepSADBaseline
 from baselines.devnet import DevNetBaseline
 from baselines.supervised import SupervisedBaseline
 
-BASELINE_METHODS = {
-    "ae": AutoencoderBaseline,
-    "cnn": CNNBaseline,
-    "deepsad": DeepSADBaseline,
-    "devnet": DevNetBaseline,
-    "supervised": SupervisedBaseline,
-}
-
 __all__ = [
-    "BASELINE_METHODS",
     "AutoencoderBaseline",
     "CNNBaseline",
     "DeepSADBaseline",

@@ -12,7 +12,7 @@ from torch import nn
 
 from baselines.common import batched_scores, make_decoder, make_encoder
 from flowgmm_ae.config import TrainConfig
-from flowgmm_ae.methods import Method, StepLoss
+from flowgmm_ae.methods import Method, StepLoss, register_method
 from flowgmm_ae.objectives import structural_dissimilarity
 
 
@@ -26,6 +26,7 @@ class Autoencoder(nn.Module):
         return self.decoder(self.encoder(x))
 
 
+@register_method
 class AutoencoderBaseline(Method):
     name = "ae"
     score_names = ("recon",)

@@ -28,7 +28,7 @@ from torch import nn
 
 from baselines.common import balanced_bce, batched_scores
 from flowgmm_ae.config import TrainConfig
-from flowgmm_ae.methods import Method, StepLoss
+from flowgmm_ae.methods import Method, StepLoss, register_method
 
 # Random horizontal flips of every training image (probability 1/2, drawn from torch's global RNG,
 # which the loop seeds and checkpoints). True as in the reference CNN; set False to train without.
@@ -89,6 +89,7 @@ def random_hflip(x: torch.Tensor) -> torch.Tensor:
     return torch.where(flip, x.flip(-1), x)
 
 
+@register_method
 class CNNBaseline(Method):
     name = "cnn"
     score_names = ("logit",)
@@ -108,3 +109,6 @@ class CNNBaseline(Method):
 
     def raw_scores(self, model, images, device) -> dict[str, np.ndarray]:
         return {"logit": batched_scores(model, images, lambda m, x: m(x), device)}
+
+    def log_odds(self, scores: dict[str, np.ndarray]) -> np.ndarray:
+        return scores["logit"]

@@ -20,7 +20,7 @@ from torch import nn
 from baselines.common import batched_scores, make_decoder, make_encoder
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.data.transforms import augment
-from flowgmm_ae.methods import Method, StepLoss
+from flowgmm_ae.methods import Method, StepLoss, register_method
 from flowgmm_ae.objectives import structural_dissimilarity
 
 ETA = 1.0
@@ -43,6 +43,7 @@ class DeepSADNet(nn.Module):
         return ((self.embed(x) - self.centre) ** 2).sum(1)
 
 
+@register_method
 class DeepSADBaseline(Method):
     name = "deepsad"
     score_names = ("distance",)

@@ -13,7 +13,7 @@ import torch
 
 from baselines.common import EncoderWithHead, batched_scores
 from flowgmm_ae.config import TrainConfig
-from flowgmm_ae.methods import Method, StepLoss
+from flowgmm_ae.methods import Method, StepLoss, register_method
 
 MARGIN = 5.0
 N_REFERENCE = 5000
@@ -27,6 +27,7 @@ def deviation_loss(scores: torch.Tensor, is_anomaly: torch.Tensor, reference: to
     return torch.where(is_anomaly, outlier, inlier).mean()
 
 
+@register_method
 class DevNetBaseline(Method):
     name = "devnet"
     score_names = ("deviation",)

@@ -13,9 +13,10 @@ import torch
 
 from baselines.common import EncoderWithHead, balanced_bce, batched_scores
 from flowgmm_ae.config import TrainConfig
-from flowgmm_ae.methods import Method, StepLoss
+from flowgmm_ae.methods import Method, StepLoss, register_method
 
 
+@register_method
 class SupervisedBaseline(Method):
     name = "supervised"
     score_names = ("probability",)
@@ -29,3 +30,7 @@ class SupervisedBaseline(Method):
 
     def raw_scores(self, model, images, device) -> dict[str, np.ndarray]:
         return {"probability": batched_scores(model, images, lambda m, x: torch.sigmoid(m(x)), device)}
+
+    def log_odds(self, scores: dict[str, np.ndarray]) -> np.ndarray:
+        p = np.clip(scores["probability"], 1e-12, 1 - 1e-12)
+        return np.log(p) - np.log1p(-p)

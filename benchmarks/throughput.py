@@ -28,6 +28,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from flowgmm_ae.config import TrainConfig
+from flowgmm_ae.loop import StepModule, train_step
 from flowgmm_ae.methods import get_method
 from flowgmm_ae.runtime import keep_freed_memory
 
@@ -66,19 +67,15 @@ def measure(size: int, device: torch.device, precision: str, steps: int, warmup:
     )
     y_l = torch.ones(config.labeled_batch_size, dtype=torch.long, device=device)
     method.initialise(model, x_u, config)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+    optimizer, scheduler = method.make_optimizer(model, config, total_steps=warmup + steps)
+    engine = StepModule(method, model, config)
     step_times = []
     model.train()
     for step in range(warmup + steps):
         _sync(device)
         start = time.perf_counter()
-        with autocast:
-            terms = method.loss(model, x_u, x_l, y_l, config)
-        optimizer.zero_grad(set_to_none=True)
-        terms.total.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
+        # The training loop's own step (flowgmm_ae/loop.py), so this measures what training runs.
+        train_step(engine, model, optimizer, scheduler, x_u, x_l, y_l, config.grad_clip, precision)
         _sync(device)
         if step >= warmup:
             step_times.append(time.perf_counter() - start)

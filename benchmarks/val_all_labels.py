@@ -24,7 +24,7 @@ from flowgmm_ae.runs import load_model, load_run_dataset
 def all_label_aucs(run_dir: Path) -> dict[str, float]:
     model, config = load_model(run_dir, "last.safetensors")
     dataset = load_run_dataset(config)  # no run_dir: the whole validation split
-    scores, _ = validation_scores(get_method(config["method"]), model, dataset, config["beta"], "cpu")
+    scores, _ = validation_scores(get_method(config["method"]), model, dataset.val, config["beta"], "cpu")
     return {name: ranking_metrics(dataset.val.labels, values)["auc"] for name, values in scores.items()}
 
 

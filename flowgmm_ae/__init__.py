@@ -3,6 +3,35 @@
 AE-FLOW (Zhao, Ding, Zhang, ICLR 2023) with its latent prior swappable between a standard Gaussian
 (unsupervised, as published) and a class-conditional Gaussian mixture (FlowGMM, Izmailov et al.,
 ICML 2020) trained on unlabeled normal images plus a few labeled anomalies.
+
+    from flowgmm_ae import FlowGMMAE
+    det = FlowGMMAE().fit(x_normal, x_anomalous)
+    scores = det.score_samples(x_test)
+
+The baselines' estimators are in :mod:`flowgmm_ae.baselines`; new methods and priors register
+themselves (:func:`register_method`, :func:`register_prior`).
 """
 
-__version__ = "0.1.0"
+from flowgmm_ae.config import TrainConfig  # noqa: E402  (after the version, on purpose)
+from flowgmm_ae.estimators import Detector, FlowGMMAE  # noqa: E402
+from flowgmm_ae.methods import Method, StepLoss, get_method, method_names, register_method  # noqa: E402
+from flowgmm_ae.priors import LatentPrior, build_prior, prior_names, register_prior  # noqa: E402
+from flowgmm_ae.training import train  # noqa: E402  (one run folder, as `flowgmm-ae train`)
+from flowgmm_ae.version import __version__  # first: every other module may read it
+
+__all__ = [
+    "Detector",
+    "FlowGMMAE",
+    "LatentPrior",
+    "Method",
+    "StepLoss",
+    "TrainConfig",
+    "__version__",
+    "build_prior",
+    "get_method",
+    "method_names",
+    "prior_names",
+    "register_method",
+    "register_prior",
+    "train",
+]

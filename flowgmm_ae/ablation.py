@@ -26,8 +26,10 @@ import numpy as np
 
 from flowgmm_ae.evaluation import read_score_table
 from flowgmm_ae.io import read_json, write_csv
+from flowgmm_ae.methods import get_method, prior_method_name
 from flowgmm_ae.metrics import evaluate, resampled_aucs
 from flowgmm_ae.plots import plot_auc_vs_labels, plot_roc, plot_score_histograms
+from flowgmm_ae.priors import prior_entry, prior_names
 from flowgmm_ae.training import TrainConfig, train
 
 log = logging.getLogger(__name__)
@@ -36,8 +38,16 @@ METRICS = ("auc", "auprc", "f1", "acc", "sen", "spe")
 POLICIES = ("f1", "normal-quantile")
 
 
-PRIORS = ("gaussian", "gmm")
-UNSUPERVISED = ("gaussian", "ae")
+def is_prior(variant: str) -> bool:
+    """Whether a grid variant is a registered prior (of AE-FLOW) rather than a method."""
+    return variant in prior_names()
+
+
+def is_label_free(variant: str) -> bool:
+    """Whether a variant learns nothing from labels (an unsupervised reference)."""
+    if is_prior(variant):
+        return not prior_entry(variant).uses_labels
+    return not get_method(variant).uses_labels(TrainConfig(method=variant))
 
 
 @dataclass(frozen=True)
@@ -55,11 +65,12 @@ class Cell:
 
     @property
     def method(self) -> str:
-        return {"gmm": "flowgmm-ae", "gaussian": "ae-flow"}.get(self.variant, self.variant)
+        """The variant's name in tables (a prior's display name, e.g. flowgmm-ae for gmm)."""
+        return prior_entry(self.variant).display_name if is_prior(self.variant) else self.variant
 
     @property
     def unsupervised(self) -> bool:
-        return self.variant in UNSUPERVISED
+        return is_label_free(self.variant)
 
     @property
     def setting(self) -> str:
@@ -82,12 +93,12 @@ class Cell:
         labels = {"n_labeled": int(self.budget)} if self.by_count else {"labeled_frac": float(self.budget)}
         if self.by_count:
             labels["labeled_frac"] = 0.0
-        if self.variant in PRIORS:
-            variant = {"method": "aeflow", "prior": self.variant}
+        if is_prior(self.variant):
+            variant = {"method": prior_method_name(), "prior": self.variant}
         else:
             variant = {"method": self.variant, "score": "auto"}
-        if self.variant != "gmm":
-            variant["class_weight"] = 0.0  # the class term belongs to the mixture prior
+        if not is_prior(self.variant) or self.unsupervised:
+            variant["class_weight"] = 0.0  # the class term belongs to a label-using prior
         subtypes = list(self.labeled_subtypes) if self.labeled_subtypes is not None else None
         return replace(
             base,
@@ -120,10 +131,10 @@ def make_grid(
     cells: list[Cell] = []
     for contamination in contaminations:
         for variant in variants:
-            if variant in UNSUPERVISED:
+            if is_label_free(variant):
                 cells += [Cell(variant, 0, s, by_count, None, contamination) for s in every_seed]
                 continue
-            variant_budgets = list(budgets) if variant in PRIORS else [b for b in budgets if b > 0]
+            variant_budgets = list(budgets) if is_prior(variant) else [b for b in budgets if b > 0]
             cells += [
                 Cell(variant, b, s, by_count, subtypes if b else None, contamination)
                 for subtypes in (subtype_sets if any(variant_budgets) else (None,))
@@ -320,6 +331,8 @@ def run_ablation(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cells = make_grid(variants, budgets, seeds, by_count, seeds_for, subtype_sets, contaminations)
+    for cell in cells:  # every cell's options, checked before the first one trains
+        cell.config(base, out_dir).validate()
     run_dirs: dict[Cell, Path] = {}
     started, trained = time.perf_counter(), 0
     for i, cell in enumerate(cells, 1):

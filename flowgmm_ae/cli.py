@@ -10,13 +10,12 @@ import dataclasses
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
 from click.core import ParameterSource
 
-from flowgmm_ae import __version__
 from flowgmm_ae.ablation import run_ablation
 from flowgmm_ae.data import (
     DATASETS,
@@ -27,15 +26,19 @@ from flowgmm_ae.data import (
     load_dataset,
 )
 from flowgmm_ae.data.splits import VAL_LABEL_POLICIES
-from flowgmm_ae.errors import FlowgmmAEError
-from flowgmm_ae.evaluation import WEIGHTS, evaluate_run, score_images, write_evaluation
+from flowgmm_ae.errors import ConfigError, FlowgmmAEError
+from flowgmm_ae.evaluation import WEIGHTS, evaluate_run, write_evaluation
+from flowgmm_ae.inference import score_images
 from flowgmm_ae.io import write_csv
-from flowgmm_ae.methods import BASELINES, METHODS, SCORE_CHOICES
+from flowgmm_ae.methods import baseline_names as baseline_names_registered
+from flowgmm_ae.methods import method_names, score_names
 from flowgmm_ae.metrics import THRESHOLD_POLICIES
 from flowgmm_ae.models import NORMS
+from flowgmm_ae.priors import prior_names
 from flowgmm_ae.runs import read_config, train_config_from_record
 from flowgmm_ae.runtime import keep_freed_memory
 from flowgmm_ae.training import TrainConfig, train
+from flowgmm_ae.version import __version__
 
 METRIC_COLUMNS = ("auc", "auprc", "f1", "acc", "sen", "spe", "threshold")
 
@@ -47,6 +50,34 @@ class _ClickHandler(logging.Handler):
         colour = "yellow" if record.levelno >= logging.WARNING else None
         prefix = f"{record.levelname}: " if record.levelno >= logging.WARNING else ""
         click.secho(prefix + record.getMessage(), fg=colour, err=True)
+
+
+class _RegistryChoice(click.Choice):
+    """A choice among the names a registry holds when the command runs, so that a method or prior
+    registered after this module was imported (a plug-in, a test) is offered too."""
+
+    def __init__(self, names: Callable[[], Sequence[str]], extra: Sequence[str] = ()) -> None:
+        self._names, self._extra = names, tuple(extra)
+        super().__init__(self.choices)
+
+    @property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (*self._extra, *self._names())
+
+    @choices.setter
+    def choices(self, value) -> None:  # click's __init__ assigns it; the registry stays the source
+        pass
+
+
+METHOD_CHOICE = _RegistryChoice(method_names)
+PRIOR_CHOICE = _RegistryChoice(prior_names)
+SCORE_CHOICE = _RegistryChoice(score_names)
+
+
+def _config_error(error: ConfigError) -> click.ClickException:
+    """A configuration error with the command-line options of the fields it names."""
+    flags = ", ".join("--" + name.replace("_", "-") for name in error.fields)
+    return click.ClickException(f"{error} (option {flags})" if flags else str(error))
 
 
 def _rank() -> int:
@@ -214,10 +245,11 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
 @main.command("train")
 @click.option(
     "--method",
-    type=click.Choice(METHODS),
+    type=METHOD_CHOICE,
     default=TrainConfig.method,
     show_default=True,
-    help="aeflow (prior chosen by --prior) or a baseline: ae, cnn, deepsad, devnet, supervised.",
+    help="aeflow (prior chosen by --prior) or a baseline (ae, cnn, deepsad, devnet, supervised, and "
+    "any method registered with flowgmm_ae.register_method).",
 )
 @click.option(
     "--dataset",
@@ -237,7 +269,7 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
 @_data_loading_options
 @click.option(
     "--prior",
-    type=click.Choice(["gmm", "gaussian"]),
+    type=PRIOR_CHOICE,
     default=TrainConfig.prior,
     show_default=True,
     help="gmm: class-conditional mixture (uses labels); gaussian: unsupervised AE-FLOW.",
@@ -389,7 +421,7 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
 @click.option("--no-augment", is_flag=True, help="Turn off the random shift / intensity jitter.")
 @click.option(
     "--score",
-    type=click.Choice(("auto", *SCORE_CHOICES)),
+    type=_RegistryChoice(score_names, extra=("auto",)),
     default=TrainConfig.score,
     show_default=True,
     help="Score used for checkpoint selection and the headline metrics. auto: the method's own "
@@ -479,11 +511,11 @@ def train_command(ctx: click.Context, resume_dir: str | None, **options) -> None
         and ctx.get_parameter_source("labeled_frac") != ParameterSource.DEFAULT
     ):
         raise click.UsageError("give either --labeled-frac or --n-labeled, not both")
-    if options["score"] == "posterior" and (options["prior"] != "gmm" or options["method"] != "aeflow"):
-        raise click.UsageError("--score posterior needs --method aeflow --prior gmm")
     config = TrainConfig(**options)
     try:
         result = train(config)
+    except ConfigError as error:
+        raise _config_error(error) from error
     except FlowgmmAEError as error:
         raise click.ClickException(str(error)) from error
     except OSError as error:
@@ -508,7 +540,7 @@ def train_command(ctx: click.Context, resume_dir: str | None, **options) -> None
     help="Evaluate on another data set's split (thresholds still come from the run's own validation split).",
 )
 @click.option("--data-root", type=click.Path(), default=None)
-@click.option("--score", type=click.Choice(SCORE_CHOICES), default=None, help="Default: the run's.")
+@click.option("--score", type=SCORE_CHOICE, default=None, help="Default: the run's.")
 @click.option(
     "--threshold-policy", type=click.Choice(THRESHOLD_POLICIES), default=None, help="Default: the run's."
 )
@@ -547,7 +579,7 @@ def evaluate_command(
 @main.command("score")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("images", nargs=-1, required=True, type=click.Path())
-@click.option("--score", type=click.Choice(SCORE_CHOICES), default=None, help="Default: the run's.")
+@click.option("--score", type=SCORE_CHOICE, default=None, help="Default: the run's.")
 @click.option(
     "--maps",
     "maps_dir",
@@ -662,7 +694,7 @@ def data_info_command(
     callback=_comma_list(str),
     default="",
     show_default=True,
-    help=f"Comma-separated baselines to add: {', '.join(BASELINES)}.",
+    help="Comma-separated baselines (registered methods without a prior) to add, e.g. cnn,deepsad.",
 )
 @click.option("--labeled-fracs", callback=_comma_list(float), default="0,0.01,0.05,0.1", show_default=True)
 @click.option(
@@ -684,7 +716,7 @@ def data_info_command(
 @click.option("--image-size", type=click.IntRange(min=8), default=TrainConfig.image_size, show_default=True)
 @click.option(
     "--score",
-    type=click.Choice(("auto", *SCORE_CHOICES)),
+    type=_RegistryChoice(score_names, extra=("auto",)),
     default=TrainConfig.score,
     show_default=True,
     help="As for train, for the AE-FLOW cells; baselines use their own.",
@@ -761,14 +793,14 @@ def ablate_command(
     out,
 ) -> None:
     """Train a grid of priors (and baselines) x label budgets x seeds and compare them (resumable)."""
-    unknown = set(priors) - {"gaussian", "gmm"}
+    unknown = set(priors) - set(prior_names())
     if unknown:
-        raise click.BadParameter(f"unknown priors {sorted(unknown)}", param_hint="--priors")
-    unknown = set(baseline_names) - set(BASELINES)
+        message = f"unknown priors {sorted(unknown)}; choose from {', '.join(prior_names())}"
+        raise click.BadParameter(message, param_hint="--priors")
+    unknown = set(baseline_names) - set(baseline_names_registered())
     if unknown:
-        raise click.BadParameter(f"unknown baselines {sorted(unknown)}", param_hint="--baselines")
-    if score == "posterior" and "gaussian" in priors:
-        raise click.UsageError("--score posterior needs the gmm prior; drop gaussian from --priors")
+        message = f"unknown baselines {sorted(unknown)}; choose from {', '.join(baseline_names_registered())}"
+        raise click.BadParameter(message, param_hint="--baselines")
     if any(not 0 <= seed < 2**32 for seed in seeds):
         raise click.BadParameter("seeds must lie in [0, 2**32 - 1]", param_hint="--seeds")
     per_budget: dict[float, list[int]] = {}
@@ -810,6 +842,8 @@ def ablate_command(
             subtype_sets=subtypes,
             contaminations=contaminations,
         )
+    except ConfigError as error:
+        raise _config_error(error) from error
     except FlowgmmAEError as error:
         raise click.ClickException(str(error)) from error
     click.echo(Path(out, "results.md").read_text())

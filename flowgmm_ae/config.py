@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import asdict, dataclass
 
 from flowgmm_ae.data import DEFAULT_DATASET
+from flowgmm_ae.errors import ConfigError
 from flowgmm_ae.methods import get_method
 from flowgmm_ae.models import ModelConfig
 
@@ -106,4 +108,42 @@ class TrainConfig:
         return get_method(self.method).auto_score(self) if self.score == "auto" else self.score
 
     def run_name(self) -> str:
-        return f"{self.prior}" if self.method == "aeflow" else self.method
+        return get_method(self.method).run_name(self)
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError`, naming the field, for an option no run can honour."""
+        try:
+            method = get_method(self.method)
+        except ValueError as error:
+            raise ConfigError(str(error), "method") from None
+        method.check(self)
+        score = self.resolved_score()
+        if score == "posterior" and score in method.score_names and not self.uses_labels():
+            raise ConfigError(
+                f"score='posterior' is the mixture's class posterior: it needs a prior that learns from "
+                f"labels (prior='gmm'), not prior={self.prior!r}",
+                "score",
+                "prior",
+            )
+        if score not in method.score_names:
+            raise ConfigError(
+                f"score={score!r} is not available for method={self.method!r} with prior={self.prior!r} "
+                f"and these labels; this method gives {', '.join(method.score_names)}",
+                "score",
+            )
+        for name, value in asdict(self).items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{name}={value} must be a finite number", name)
+        if self.lr <= 0:
+            raise ConfigError(f"lr={self.lr} must be positive", "lr")
+        if (self.encoder_weights or self.finetune_encoder) and self.encoder != "wrn50":
+            raise ConfigError(
+                "encoder_weights and finetune_encoder need encoder='wrn50'",
+                "encoder_weights",
+                "finetune_encoder",
+                "encoder",
+            )
+        try:
+            self.model_config(in_channels=1).validate()
+        except ValueError as error:
+            raise ConfigError(f"{error} (check image_size and stride)", "image_size", "stride") from None

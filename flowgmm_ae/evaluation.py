@@ -15,33 +15,32 @@ import numpy as np
 import torch
 
 from flowgmm_ae.data import ImageDataset, Split
-from flowgmm_ae.data.images import list_images, read_image
 from flowgmm_ae.distributed import SINGLE, DistContext, gathered_scores
 from flowgmm_ae.errors import FlowgmmAEError, resolve_device
-from flowgmm_ae.io import read_json, write_csv, write_json
+from flowgmm_ae.io import write_csv, write_json
 from flowgmm_ae.methods import Method, get_method
 from flowgmm_ae.metrics import evaluate, subtype_metrics
-from flowgmm_ae.plots import plot_anomaly_map, plot_roc, plot_score_histograms
+from flowgmm_ae.plots import plot_roc, plot_score_histograms
 from flowgmm_ae.runs import load_model, load_run_dataset
-from flowgmm_ae.scoring import ScoreCombiner, anomaly_maps
+from flowgmm_ae.scoring import ScoreCombiner
 
 
 def validation_scores(
     method: Method,
     model: torch.nn.Module,
-    dataset: ImageDataset,
+    val: Split,
     beta: float | str,
     device: torch.device | str,
     ctx: DistContext = SINGLE,
 ) -> tuple[dict[str, np.ndarray], ScoreCombiner | None]:
-    """Every score on the validation split, and (for methods with flow and recon scores) the
-    combiner fitted on its normal images. Under DDP the ranks share the images out."""
-    scores = gathered_scores(lambda images: method.raw_scores(model, images, device), dataset.val.images, ctx)
+    """Every score on the validation images ``val``, and (for methods with flow and recon scores)
+    the combiner fitted on its normal images. Under DDP the ranks share the images out."""
+    scores = gathered_scores(lambda images: method.raw_scores(model, images, device), val.images, ctx)
     if not {"flow", "recon"} <= set(scores):
         return scores, None
-    normal = dataset.val.labels == 0
+    normal = val.labels == 0
     combiner = ScoreCombiner.fit(
-        {k: v[normal] for k, v in scores.items()}, beta=beta, labels=dataset.val.labels, scores=scores
+        {k: v[normal] for k, v in scores.items()}, beta=beta, labels=val.labels, scores=scores
     )
     return combiner.add_combined(scores), combiner
 
@@ -92,7 +91,7 @@ def evaluate_model(
     anomaly subtypes, also the selected score's AUC per subtype (seen and unseen ones apart when
     the run labeled only ``labeled_subtypes``)."""
     target_split = target_split if target_split is not None else getattr(reference, target)
-    val_scores, combiner = validation_scores(method, model, reference, beta, device, ctx)
+    val_scores, combiner = validation_scores(method, model, reference.val, beta, device, ctx)
     target_scores = split_scores(method, model, target_split.images, combiner, device, ctx)
     names = [name for name in method.score_names if name in target_scores]
     for split, scores in (("validation", val_scores), (target, target_scores)):
@@ -255,60 +254,3 @@ def write_evaluation(out_dir: Path, evaluation: Evaluation, metrics: dict[str, A
     )
     # Last: a run folder with metrics.json is a finished one.
     write_json(out_dir / "metrics.json", metrics if metrics is not None else evaluation.metrics)
-
-
-def score_images(
-    run_dir: str | Path,
-    paths: list[str | Path],
-    score: str | None = None,
-    maps_dir: str | Path | None = None,
-    device: str = "cpu",
-    batch_size: int = 64,
-) -> list[dict[str, Any]]:
-    """Score image files with a trained run at its stored threshold, optionally writing maps.
-
-    The combined score's standardisation, the threshold and the map colour scale all come from
-    the run's metrics.json (fitted on its validation split), so no data set is needed here."""
-    model, config = load_model(run_dir)
-    method = get_method(config.get("method", "aeflow"))
-    if maps_dir is not None and not method.has_maps:
-        raise ValueError(f"--maps needs an AE-FLOW run; {config['method']} has no anomaly maps")
-    metrics = read_json(Path(run_dir) / "metrics.json")
-    score = score or metrics["score"]
-    if score not in metrics["scores"]:
-        raise ValueError(
-            f"score {score!r} is not available for this run; choose from {list(metrics['scores'])}"
-        )
-    threshold = metrics["scores"][score]["val"]["threshold"]
-    combiner = ScoreCombiner(**metrics["combiner"]) if metrics.get("combiner") else None
-    torch_device = resolve_device(device)
-    model.to(torch_device)
-    files = list_images(paths)
-    if maps_dir is not None:
-        Path(maps_dir).mkdir(parents=True, exist_ok=True)
-    rows: list[dict[str, Any]] = []
-    for start in range(0, len(files), batch_size):
-        batch_files = files[start : start + batch_size]
-        x = torch.stack(
-            [read_image(f, config["model"]["in_channels"], config["image_size"]) for f in batch_files]
-        )
-        scores = method.raw_scores(model, x, torch_device)
-        values = (combiner.add_combined(scores) if combiner else scores)[score]
-        maps = anomaly_maps(model, x, torch_device) if maps_dir is not None else None
-        for i, (path, value) in enumerate(zip(batch_files, values, strict=True)):
-            prediction = "anomaly" if value >= threshold else "normal"
-            rows.append({"path": str(path), "score": float(value), "prediction": prediction})
-            if maps is not None:
-                stem = Path(maps_dir) / f"{start + i:05d}_{path.stem}"
-                flow_map, residual = maps["flow"][i].numpy(), maps["residual"][i].numpy()
-                np.savez_compressed(stem.with_suffix(".npz"), flow=flow_map, residual=residual)
-                plot_anomaly_map(
-                    x[i].numpy(),
-                    maps["x_hat"][i].numpy(),
-                    flow_map,
-                    residual,
-                    metrics["map_scale"],
-                    stem.with_suffix(".png"),
-                    title=f"{path.name}: {score} {value:.3f} → {prediction} (threshold {threshold:.3f})",
-                )
-    return rows

@@ -1,28 +1,30 @@
-"""Detectors trained by the shared loop in :mod:`flowgmm_ae.training`.
+"""What a detector is, and the registry of detectors: the base module, knowing no concrete method.
 
 A :class:`Method` says how to build its torch module, how to initialise it from data, its loss on
-one step (an unlabeled batch and a labeled batch of anomalies) and its scores. AE-FLOW with either
-prior is :class:`AEFlowMethod`; the baselines in the top-level ``baselines`` package are others, so
-every method sees the same data, split, batches, augmentation, checkpoint rule and metrics.
+one step (an unlabeled batch and a labeled batch of anomalies), its optimiser and schedule, and its
+scores; the loop in :mod:`flowgmm_ae.loop` trains any of them the same way. A method registers
+itself with :func:`register_method`; the CLI's ``--method`` choices, ``ablate``'s axes and the
+config's checks all read this registry. AE-FLOW with either prior lives in
+:mod:`flowgmm_ae.aeflow_method`; the baselines in the top-level ``baselines`` package. Both are
+imported on the registry's first use (:data:`BUILTIN_MODULES`), never by this module at import time,
+so nothing here imports its own plug-ins back.
+
+Adding a method: subclass :class:`Method` in a new file and decorate it with
+``@register_method`` (README, "Adding a method").
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from flowgmm_ae.models import AEFlow, AEFlowOutput
-from flowgmm_ae.models.wide_resnet import load_torchvision_weights
-from flowgmm_ae.objectives import joint_objective
-from flowgmm_ae.priors import build_prior
-from flowgmm_ae.scoring import map_scale, raw_scores
+from flowgmm_ae.errors import ConfigError
 
 if TYPE_CHECKING:
     from flowgmm_ae.config import TrainConfig
@@ -43,6 +45,9 @@ class Method:
     score_names: tuple[str, ...] = ()
     default_score: str = ""
     has_maps: bool = False
+    # True for a method whose variants are the registered latent priors (AE-FLOW): ``ablate`` then
+    # names its cells after the prior (``--priors``); every other method is a baseline.
+    uses_priors: bool = False
     # Share of the run's optimiser steps spent in :meth:`pretrain` before the first step (0: none).
     pretrain_fraction: float = 0.0
 
@@ -50,8 +55,21 @@ class Method:
         return True
 
     def auto_score(self, config: TrainConfig) -> str:
-        """The score ``--score auto`` (the default) means for this configuration."""
+        """The score ``score="auto"`` (the default) means for this configuration."""
         return self.default_score
+
+    def run_name(self, config: TrainConfig) -> str:
+        """Short name of a run of this method, used in run-folder names."""
+        return self.name
+
+    def check(self, config: TrainConfig) -> None:
+        """Raise ConfigError, naming the TrainConfig field, for options this method cannot honour."""
+        if config.encoder != "conv":
+            raise ConfigError(f"encoder={config.encoder!r} is for method='aeflow' only", "encoder")
+        if config.class_weight > 0:
+            raise ConfigError(
+                "class_weight > 0 needs the mixture prior: method='aeflow', prior='gmm'", "class_weight"
+            )
 
     def build(self, config: TrainConfig, in_channels: int) -> nn.Module:
         raise NotImplementedError
@@ -89,12 +107,33 @@ class Method:
         raise NotImplementedError
 
     def optimizer_options(self, config: TrainConfig) -> dict:
-        """Keyword arguments of the loop's ``torch.optim.Adam`` (default: the run's --lr and
-        --weight-decay)."""
+        """Keyword arguments of :meth:`make_optimizer`'s Adam (default: the run's lr and
+        weight_decay)."""
         return {"lr": config.lr, "weight_decay": config.weight_decay}
+
+    def make_optimizer(
+        self, model: nn.Module, config: TrainConfig, total_steps: int
+    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+        """The optimiser and its schedule (stepped once per optimiser step): Adam over the
+        trainable parameters with :meth:`optimizer_options`, cosine-annealed to 0 over the run."""
+        optimizer = torch.optim.Adam(
+            [p for p in model.parameters() if p.requires_grad], **self.optimizer_options(config)
+        )
+        return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
 
     def map_scale(self, model: nn.Module, normal: torch.Tensor, device: torch.device | str) -> dict | None:
         return None
+
+    def log_odds(self, scores: dict[str, np.ndarray]) -> np.ndarray | None:
+        """log p(anomaly | x) − log p(normal | x) from this method's ``scores``, for methods with a
+        class probability (``predict_proba``); None for the others (default)."""
+        return None
+
+    def anomaly_maps(
+        self, model: nn.Module, images: torch.Tensor, device: torch.device | str
+    ) -> dict[str, torch.Tensor]:
+        """Pixel-level maps (B, H, W) by name; only for methods with ``has_maps``."""
+        raise NotImplementedError(f"method {self.name!r} gives no pixel-level anomaly maps")
 
     def leaves_parameters_unused(self, model: nn.Module, has_labels: bool) -> bool:
         """Whether some trainable parameter may get no gradient from ``loss`` (DDP must then look
@@ -102,93 +141,65 @@ class Method:
         return False
 
 
-class AEFlowMethod(Method):
-    """AE-FLOW with the configured prior: ``gaussian`` (unsupervised) or ``gmm`` (flowgmm-ae)."""
+# --- the registry ------------------------------------------------------------------------------
 
-    name = "aeflow"
-    score_names = ("combined", "flow", "recon", "posterior")
-    default_score = "combined"
-    has_maps = True
+# Modules whose import registers the built-in methods (and priors); imported on the registry's
+# first use, so that this module imports none of them.
+BUILTIN_MODULES = ("flowgmm_ae.aeflow_method", "baselines")
+_METHODS: dict[str, type[Method]] = {}
+_builtins_loaded = False
 
-    def uses_labels(self, config: TrainConfig) -> bool:
-        return config.prior != "gaussian"
-
-    def auto_score(self, config: TrainConfig) -> str:
-        # The mixture's class posterior once anomalies are labeled: on PneumoniaMNIST's validation
-        # split it ranked at least as well as the combined score (benchmarks/README.md, issue 15).
-        has_labels = config.labeled_frac > 0 or (config.n_labeled or 0) > 0
-        return "posterior" if config.prior == "gmm" and has_labels else "combined"
-
-    def build(self, config: TrainConfig, in_channels: int) -> AEFlow:
-        model_config = config.model_config(in_channels)
-        prior = build_prior(
-            config.prior,
-            model_config.latent_dim,
-            contamination=config.contamination,
-            learn_weights=config.learn_weights,
-            learn_means=not config.freeze_means,
-            learn_scales=not config.freeze_scales,
-            seed=config.seed,
-        )
-        return AEFlow(model_config, prior)
-
-    def initialise(self, model: AEFlow, x_unlabeled: torch.Tensor, config: TrainConfig) -> None:
-        if config.encoder_weights:
-            ignored = load_torchvision_weights(model.encoder.trunk, config.encoder_weights)
-            logging.getLogger("flowgmm_ae").info(
-                f"encoder trunk loaded from {config.encoder_weights} ({len(ignored)} later keys unused)"
-            )
-        # ActNorm's data-dependent initialisation, in train mode as the first step will be. With
-        # --norm batch this pass also moves BatchNorm's running statistics once (momentum 0.1),
-        # towards these unlabeled images: harmless, training moves them on every step.
-        with torch.no_grad():
-            model(x_unlabeled)
-
-    def loss(self, model, x_unlabeled, x_labeled, y_labeled, config) -> StepLoss:
-        """The joint objective of one step. Unlabeled and labeled images go through the model in
-        one forward pass. With --norm group nothing mixes samples; with --norm batch BatchNorm
-        normalises them with the statistics of the joint batch (unlabeled and labeled anomalies
-        together) and its running statistics follow that mix. Accepted: scoring runs in eval mode
-        on the running statistics, and the mix is the same at every step."""
-        n_unlabeled = len(x_unlabeled)
-        out = model(torch.cat([x_unlabeled, x_labeled]))  # one pass (see the docstring on BatchNorm)
-        out_u, out_l = (
-            AEFlowOutput(*(t[part] for t in (out.z, out.z_prime, out.log_det, out.x_hat)))
-            for part in (slice(None, n_unlabeled), slice(n_unlabeled, None))
-        )
-        has_labels = len(x_labeled) > 0
-        terms = joint_objective(
-            model,
-            x_unlabeled,
-            out_u,
-            out_l if has_labels else None,
-            y_labeled if has_labels else None,
-            alpha=config.alpha,
-            labeled_weight=config.labeled_weight,
-            unlabeled_as_normal=config.contamination == 0 and not config.learn_weights,
-            class_weight=config.class_weight,
-        )
-        return StepLoss(terms.total, terms.as_floats())
-
-    def raw_scores(self, model, images, device) -> dict[str, np.ndarray]:
-        return raw_scores(model, images, device=device)
-
-    def map_scale(self, model, normal, device) -> dict | None:
-        return map_scale(model, normal, device=device)
+M = TypeVar("M", bound=type[Method])
 
 
-BASELINES = ("ae", "cnn", "deepsad", "devnet", "supervised")
-METHODS = ("aeflow", *BASELINES)
-# Every score name any method gives (AE-FLOW's, then the baselines': probability, deviation,
-# distance, logit).
-SCORE_CHOICES = ("combined", "flow", "recon", "posterior", "probability", "deviation", "distance", "logit")
+def register_method(cls: M) -> M:
+    """Class decorator: make ``cls`` available as ``--method cls.name`` everywhere."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} needs a class attribute 'name' to be registered")
+    if not cls.score_names or cls.default_score not in cls.score_names:
+        raise ValueError(f"{cls.__name__}: default_score must be one of its score_names")
+    registered = _METHODS.get(cls.name)
+    if registered is not None and registered.__qualname__ != cls.__qualname__:
+        raise ValueError(f"a method named {cls.name!r} is already registered ({registered.__qualname__})")
+    _METHODS[cls.name] = cls
+    return cls
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
+        for module in BUILTIN_MODULES:
+            importlib.import_module(module)
+
+
+def method_names() -> tuple[str, ...]:
+    """Every registered method, the prior-based one(s) first."""
+    _load_builtins()
+    return tuple(sorted(_METHODS, key=lambda name: (not _METHODS[name].uses_priors, name)))
+
+
+def baseline_names() -> tuple[str, ...]:
+    """The registered methods without a latent prior (``ablate --baselines``)."""
+    return tuple(name for name in method_names() if not _METHODS[name].uses_priors)
+
+
+def prior_method_name() -> str:
+    """The registered method whose variants are the latent priors (AE-FLOW)."""
+    names = [name for name in method_names() if _METHODS[name].uses_priors]
+    if not names:
+        raise ValueError("no registered method takes a latent prior")
+    return names[0]
+
+
+def score_names() -> tuple[str, ...]:
+    """Every score name any registered method gives."""
+    return tuple(dict.fromkeys(s for name in method_names() for s in _METHODS[name].score_names))
 
 
 def get_method(name: str) -> Method:
-    """The method called ``name``: ``aeflow`` or one of the baselines."""
-    if name == "aeflow":
-        return AEFlowMethod()
-    if name in BASELINES:
-        module = importlib.import_module("baselines")
-        return module.BASELINE_METHODS[name]()
-    raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
+    """A fresh instance of the method registered as ``name``."""
+    _load_builtins()
+    if name not in _METHODS:
+        raise ValueError(f"unknown method {name!r}; choose from {', '.join(method_names())}")
+    return _METHODS[name]()

@@ -195,3 +195,28 @@ def calibration_bins(labels: np.ndarray, probabilities: np.ndarray, n_bins: int 
         "accuracy": accuracy,
         "ece": ece,
     }
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(x, dtype=np.float64), -500, 500)))
+
+
+def log_loss(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean binary cross-entropy of anomaly probabilities (clipped away from 0 and 1)."""
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-7, 1 - 1e-7)
+    labels = np.asarray(labels, dtype=np.float64)
+    return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
+
+
+def fit_temperature(labels: np.ndarray, log_odds: np.ndarray) -> float:
+    """Temperature scaling (Guo et al., ICML 2017): the T > 0 minimising the log loss of
+    sigmoid(log_odds / T) on these labels; NaN without both classes."""
+    from scipy.optimize import minimize_scalar
+
+    labels, log_odds = _check(labels, log_odds)
+    if len(np.unique(labels)) < 2:
+        return float("nan")
+    result = minimize_scalar(
+        lambda log_t: log_loss(labels, sigmoid(log_odds / np.exp(log_t))), bounds=(-5, 8), method="bounded"
+    )
+    return float(np.exp(result.x))

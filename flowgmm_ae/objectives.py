@@ -120,7 +120,7 @@ def class_posterior_cross_entropy(
     """Mean −log p(y | x) under the mixture over the images whose class is known: the labeled ones
     and, when the unlabeled pool is taken as normal, the unlabeled ones (as class 0)."""
     if model.prior.n_components < 2:
-        raise ValueError("the class term needs the mixture prior (--prior gmm)")
+        raise ValueError("the class term needs the mixture prior (prior='gmm')")
     z_known, y_known = [], []
     if unlabeled_as_normal:
         z_known.append(out_unlabeled.z_prime)

@@ -16,6 +16,8 @@ Example::
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -145,35 +147,83 @@ class GaussianMixture(LatentPrior):
         self.weight_logits = nn.Parameter(log_w, requires_grad=learn_weights)
 
 
-def build_prior(
-    name: str,
-    dim: int,
-    contamination: float = 0.0,
-    learn_weights: bool = False,
-    anomaly_offset: float = 1.0,
-    seed: int = 0,
-    learn_means: bool = True,
-    learn_scales: bool = True,
-) -> LatentPrior:
-    """Make the prior named ``gaussian`` or ``gmm``.
+# --- the registry of priors -------------------------------------------------------------------
 
-    For the mixture the weights are the assumed composition (1 − ε, ε) of the unlabeled pool. With
-    ε = 0 and frozen weights the objective scores unlabeled images under the normal component alone
-    and the weights only shift the posterior; they are kept at (0.5, 0.5) so the posterior log-odds
-    equal the likelihood ratio. Learned weights start at ε, floored at 0.01.
-    """
-    if name == "gaussian":
-        return StandardGaussian(dim)
-    if name == "gmm":
-        eps = max(contamination, 0.01) if learn_weights else contamination
-        weights = (1 - eps, eps) if eps > 0 else (0.5, 0.5)
-        return GaussianMixture(
-            dim,
-            weights=weights,
-            learn_weights=learn_weights,
-            learn_means=learn_means,
-            learn_scales=learn_scales,
-            anomaly_offset=anomaly_offset,
-            seed=seed,
-        )
-    raise ValueError(f"unknown prior {name!r}: choose 'gaussian' or 'gmm'")
+
+@dataclass(frozen=True)
+class PriorOptions:
+    """What a prior factory may use: the run's mixture options."""
+
+    contamination: float = 0.0
+    learn_weights: bool = False
+    learn_means: bool = True
+    learn_scales: bool = True
+    anomaly_offset: float = 1.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class PriorEntry:
+    """A registered prior: its factory and whether it learns from anomaly labels."""
+
+    factory: Callable[[int, PriorOptions], LatentPrior]
+    uses_labels: bool
+    display_name: str  # its name in tables (e.g. "flowgmm-ae" for the mixture)
+
+
+_PRIORS: dict[str, PriorEntry] = {}
+
+
+def register_prior(
+    name: str, uses_labels: bool, display_name: str | None = None
+) -> Callable[[Callable[[int, PriorOptions], LatentPrior]], Callable[[int, PriorOptions], LatentPrior]]:
+    """Decorator for a factory ``(dim, PriorOptions) -> LatentPrior``: makes ``--prior name`` (and
+    ``ablate --priors``) available."""
+
+    def add(
+        factory: Callable[[int, PriorOptions], LatentPrior],
+    ) -> Callable[[int, PriorOptions], LatentPrior]:
+        _PRIORS[name] = PriorEntry(factory, uses_labels, display_name or name)
+        return factory
+
+    return add
+
+
+def prior_names() -> tuple[str, ...]:
+    return tuple(_PRIORS)
+
+
+def prior_entry(name: str) -> PriorEntry:
+    if name not in _PRIORS:
+        raise ValueError(f"unknown prior {name!r}: choose from {', '.join(_PRIORS)}")
+    return _PRIORS[name]
+
+
+@register_prior("gaussian", uses_labels=False, display_name="ae-flow")
+def _standard_gaussian(dim: int, options: PriorOptions) -> LatentPrior:
+    return StandardGaussian(dim)
+
+
+@register_prior("gmm", uses_labels=True, display_name="flowgmm-ae")
+def _gaussian_mixture(dim: int, options: PriorOptions) -> LatentPrior:
+    """For the mixture the weights are the assumed composition (1 − ε, ε) of the unlabeled pool.
+    With ε = 0 and frozen weights the objective scores unlabeled images under the normal component
+    alone and the weights only shift the posterior; they are kept at (0.5, 0.5) so the posterior
+    log-odds equal the likelihood ratio. Learned weights start at ε, floored at 0.01."""
+    eps = max(options.contamination, 0.01) if options.learn_weights else options.contamination
+    weights = (1 - eps, eps) if eps > 0 else (0.5, 0.5)
+    return GaussianMixture(
+        dim,
+        weights=weights,
+        learn_weights=options.learn_weights,
+        learn_means=options.learn_means,
+        learn_scales=options.learn_scales,
+        anomaly_offset=options.anomaly_offset,
+        seed=options.seed,
+    )
+
+
+def build_prior(name: str, dim: int, **options) -> LatentPrior:
+    """Make the registered prior ``name`` for a ``dim``-dimensional latent (``options``: the fields
+    of :class:`PriorOptions`)."""
+    return prior_entry(name).factory(dim, PriorOptions(**options))

@@ -75,6 +75,11 @@ def test_posterior_score_needs_the_mixture():
     assert_clean_failure(run(["train", "--prior", "gaussian", "--score", "posterior"]), "gmm")
 
 
+def test_config_errors_name_the_command_line_options():
+    result = run(["train", "--prior", "gaussian", "--class-weight", "1"])
+    assert_clean_failure(result, "class_weight > 0 needs the mixture prior", "(option --class-weight)")
+
+
 @pytest.fixture(scope="module")
 def synthetic_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "run"

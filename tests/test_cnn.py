@@ -8,7 +8,7 @@ import torch
 from tiny import TINY
 
 from baselines.cnn import WEIGHT_DECAY, CNNBaseline, PlainCNN
-from flowgmm_ae.methods import BASELINES, SCORE_CHOICES, get_method
+from flowgmm_ae.methods import baseline_names, get_method, score_names
 from flowgmm_ae.training import TrainConfig, train
 
 
@@ -30,7 +30,7 @@ def test_cnn_learns_on_synthetic(cnn_run):
 
 
 def test_cnn_is_registered_with_its_logit_score(cnn_run):
-    assert "cnn" in BASELINES and "logit" in SCORE_CHOICES
+    assert "cnn" in baseline_names() and "logit" in score_names()
     assert isinstance(get_method("cnn"), CNNBaseline) and get_method("cnn").default_score == "logit"
     config = json.loads((cnn_run.out_dir / "config.json").read_text())
     assert config["method"] == "cnn"

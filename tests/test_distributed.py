@@ -21,7 +21,8 @@ from flowgmm_ae.cli import main
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.data.base import ImageArray
 from flowgmm_ae.distributed import DistContext, gathered_scores
-from flowgmm_ae.training import TrainingError, _local_batch_sizes
+from flowgmm_ae.loop import TrainingError
+from flowgmm_ae.loop import local_batch_sizes as _local_batch_sizes
 
 # The combined (density) score: three tiny epochs do not train the class posterior, the default
 # score with labels, to better than chance in either mode; this file tests DDP, not the score.

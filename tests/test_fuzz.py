@@ -107,12 +107,12 @@ def test_train_options_give_a_run_or_a_clear_error(tmp_path_factory, options):
 
 
 def test_a_full_disk_is_a_clear_error(tmp_path, monkeypatch):
-    import flowgmm_ae.training as training
+    import flowgmm_ae.loop as loop
 
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(training, "save_weights", no_space)
+    monkeypatch.setattr(loop, "save_weights", no_space)  # the loop's weights at the first epoch's end
     result = CliRunner().invoke(
         main, ["train", *tiny_cli_args(dataset="synthetic"), "--out", str(tmp_path / "r")]
     )

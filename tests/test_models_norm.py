@@ -13,10 +13,11 @@ from tiny import TINY, tiny_cli_args
 
 from baselines.deepsad import DeepSADNet
 from flowgmm_ae import runs
+from flowgmm_ae.aeflow_method import AEFlowMethod
 from flowgmm_ae.cli import main
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.io import save_weights, write_json
-from flowgmm_ae.methods import AEFlowMethod, get_method
+from flowgmm_ae.methods import get_method
 from flowgmm_ae.models import AEFlow, ModelConfig
 from flowgmm_ae.priors import GaussianMixture
 from flowgmm_ae.runs import load_model, load_run_dataset, train_config_from_record

@@ -40,7 +40,7 @@ def test_n_labeled_and_contamination():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(labeled_frac=1.5), "labeled-frac"),
+        (dict(labeled_frac=1.5), r"labeled_frac=1.5 must lie in \[0, 1\]"),
         (dict(n_labeled=41), "asked for 41"),
         (dict(labeled_frac=0.5, contamination=0.5), "contamination"),
         (dict(contamination=1.0), "contamination"),

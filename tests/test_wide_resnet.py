@@ -76,4 +76,4 @@ def test_training_with_the_wrn50_encoder_and_saved_weights(tmp_path):
     evaluated = CliRunner().invoke(main, ["evaluate", str(tmp_path / "r")])  # rebuilt without the file
     assert evaluated.exit_code == 0, evaluated.output
     wrong = CliRunner().invoke(main, ["train", "--encoder-weights", str(tmp_path / "wrn.pth"), "--quiet"])
-    assert wrong.exit_code != 0 and "need encoder='wrn50' (--encoder wrn50)" in wrong.output
+    assert wrong.exit_code != 0 and "need encoder='wrn50' (option --encoder-weights" in wrong.output

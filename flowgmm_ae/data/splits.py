@@ -39,12 +39,12 @@ def count_labeled(n_anomalies: int, labeled_frac: float | None, n_labeled: int |
     """How many anomalies to label: ``n_labeled`` if given, else the rounded fraction (≥ 1 if f > 0)."""
     if n_labeled is not None:
         if n_labeled < 0:
-            raise DataError(f"n_labeled={n_labeled} (--n-labeled) must be ≥ 0")
+            raise DataError(f"n_labeled={n_labeled} must be ≥ 0")
         wanted = n_labeled
     else:
         frac = labeled_frac or 0.0
         if not 0.0 <= frac <= 1.0:
-            raise DataError(f"labeled_frac={frac} (--labeled-frac) must lie in [0, 1]")
+            raise DataError(f"labeled_frac={frac} must lie in [0, 1]")
         wanted = max(1, int(round(frac * n_anomalies))) if frac > 0 else 0
     if wanted > 0 and n_anomalies == 0:
         raise DataError(
@@ -106,7 +106,7 @@ def make_split(
     if len(normals) == 0:
         raise DataError("the train split has no normal images to form the unlabeled set")
     if not 0.0 <= contamination < 1.0:
-        raise DataError(f"contamination={contamination} (--contamination) must lie in [0, 1)")
+        raise DataError(f"contamination={contamination} must lie in [0, 1)")
     eligible = np.flatnonzero(subtype_mask(labels, subtypes, labeled_subtypes))
     n_lab = count_labeled(len(eligible), labeled_frac, n_labeled)
     rng = np.random.default_rng(seed)

@@ -60,7 +60,7 @@ class ModelConfig:
         check_norm(self.norm)
         if self.encoder == "wrn50" and self.stride != TRUNK_STRIDE:
             raise ValueError(
-                f"--encoder wrn50 down-samples by {TRUNK_STRIDE}, not by the stride {self.stride}"
+                f"encoder='wrn50' down-samples by {TRUNK_STRIDE}, not by the stride {self.stride}"
             )
         if self.stride < 1 or self.stride & (self.stride - 1):
             raise ValueError(f"the encoder stride must be a power of two, got {self.stride}")

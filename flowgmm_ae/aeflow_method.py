@@ -1,0 +1,117 @@
+"""AE-FLOW as a :class:`~flowgmm_ae.methods.Method`: encoder → flow → decoder under a registered
+latent prior (``gaussian``: unsupervised AE-FLOW; ``gmm``: flowgmm-ae)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from flowgmm_ae.errors import ConfigError
+from flowgmm_ae.methods import Method, StepLoss, register_method
+from flowgmm_ae.models import AEFlow, AEFlowOutput
+from flowgmm_ae.models.wide_resnet import load_torchvision_weights
+from flowgmm_ae.objectives import joint_objective
+from flowgmm_ae.priors import build_prior, prior_entry
+from flowgmm_ae.scoring import anomaly_maps, map_scale, raw_scores
+
+if TYPE_CHECKING:
+    from flowgmm_ae.config import TrainConfig
+
+
+@register_method
+class AEFlowMethod(Method):
+    """AE-FLOW with the configured prior: ``gaussian`` (unsupervised) or ``gmm`` (flowgmm-ae)."""
+
+    name = "aeflow"
+    score_names = ("combined", "flow", "recon", "posterior")
+    default_score = "combined"
+    has_maps = True
+    uses_priors = True
+
+    def uses_labels(self, config: TrainConfig) -> bool:
+        return prior_entry(config.prior).uses_labels
+
+    def auto_score(self, config: TrainConfig) -> str:
+        # The mixture's class posterior once anomalies are labeled: on PneumoniaMNIST's validation
+        # split it ranked at least as well as the combined score (benchmarks/README.md, issue 15).
+        has_labels = config.labeled_frac > 0 or (config.n_labeled or 0) > 0
+        return "posterior" if self.uses_labels(config) and has_labels else "combined"
+
+    def run_name(self, config: TrainConfig) -> str:
+        return config.prior
+
+    def check(self, config: TrainConfig) -> None:
+        try:
+            prior_entry(config.prior)
+        except ValueError as error:  # its message lists the registered priors
+            raise ConfigError(str(error), "prior") from None
+        if config.class_weight > 0 and not self.uses_labels(config):
+            raise ConfigError(
+                "class_weight > 0 needs the mixture prior: method='aeflow', prior='gmm'", "class_weight"
+            )
+
+    def build(self, config: TrainConfig, in_channels: int) -> AEFlow:
+        model_config = config.model_config(in_channels)
+        prior = build_prior(
+            config.prior,
+            model_config.latent_dim,
+            contamination=config.contamination,
+            learn_weights=config.learn_weights,
+            learn_means=not config.freeze_means,
+            learn_scales=not config.freeze_scales,
+            seed=config.seed,
+        )
+        return AEFlow(model_config, prior)
+
+    def initialise(self, model: AEFlow, x_unlabeled: torch.Tensor, config: TrainConfig) -> None:
+        if config.encoder_weights:
+            ignored = load_torchvision_weights(model.encoder.trunk, config.encoder_weights)
+            logging.getLogger("flowgmm_ae").info(
+                f"encoder trunk loaded from {config.encoder_weights} ({len(ignored)} later keys unused)"
+            )
+        # ActNorm's data-dependent initialisation, in train mode as the first step will be. With
+        # norm="batch" this pass also moves BatchNorm's running statistics once (momentum 0.1),
+        # towards these unlabeled images: harmless, training moves them on every step.
+        with torch.no_grad():
+            model(x_unlabeled)
+
+    def loss(self, model, x_unlabeled, x_labeled, y_labeled, config) -> StepLoss:
+        """The joint objective of one step. Unlabeled and labeled images go through the model in
+        one forward pass. With norm="group" nothing mixes samples; with norm="batch" BatchNorm
+        normalises them with the statistics of the joint batch (unlabeled and labeled anomalies
+        together) and its running statistics follow that mix. Accepted: scoring runs in eval mode
+        on the running statistics, and the mix is the same at every step."""
+        n_unlabeled = len(x_unlabeled)
+        out = model(torch.cat([x_unlabeled, x_labeled]))  # one pass (see the docstring on BatchNorm)
+        out_u, out_l = (
+            AEFlowOutput(*(t[part] for t in (out.z, out.z_prime, out.log_det, out.x_hat)))
+            for part in (slice(None, n_unlabeled), slice(n_unlabeled, None))
+        )
+        has_labels = len(x_labeled) > 0
+        terms = joint_objective(
+            model,
+            x_unlabeled,
+            out_u,
+            out_l if has_labels else None,
+            y_labeled if has_labels else None,
+            alpha=config.alpha,
+            labeled_weight=config.labeled_weight,
+            unlabeled_as_normal=config.contamination == 0 and not config.learn_weights,
+            class_weight=config.class_weight,
+        )
+        return StepLoss(terms.total, terms.as_floats())
+
+    def raw_scores(self, model, images, device) -> dict[str, np.ndarray]:
+        return raw_scores(model, images, device=device)
+
+    def log_odds(self, scores: dict[str, np.ndarray]) -> np.ndarray | None:
+        return scores.get("posterior")  # the mixture's class posterior, as log-odds
+
+    def map_scale(self, model, normal, device) -> dict | None:
+        return map_scale(model, normal, device=device)
+
+    def anomaly_maps(self, model, images, device) -> dict[str, torch.Tensor]:
+        return anomaly_maps(model, images, device=device)

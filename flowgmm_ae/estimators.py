@@ -1,0 +1,390 @@
+"""The Python API: one estimator per method, with the contract of PyOD and scikit-learn.
+
+    from flowgmm_ae import FlowGMMAE
+    det = FlowGMMAE(epochs=10).fit(x_normal, x_anomalous)   # arrays (N, H, W) or (N, C, H, W)
+    scores = det.score_samples(x_test)                      # higher = more anomalous
+    labels = det.predict(x_test)                            # 1 = anomaly, at det.threshold_
+    det.save("detector"); det = Detector.load("detector")   # safetensors + JSON, no pickle
+
+``fit`` also takes an :class:`~flowgmm_ae.data.ImageDataset` (``flowgmm_ae.data.load_dataset``):
+then the package's protocol chooses the labeled anomalies (``labeled_frac``) and the validation
+labels, exactly as ``flowgmm-ae train`` does, which is built on this class.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from flowgmm_ae import distributed
+from flowgmm_ae.config import TrainConfig
+from flowgmm_ae.data import ImageDataset, Split
+from flowgmm_ae.errors import resolve_device
+from flowgmm_ae.evaluation import split_scores, validation_scores
+from flowgmm_ae.io import load_weights, read_json, save_weights, write_json
+from flowgmm_ae.loop import FitResult, TrainingData, fit
+from flowgmm_ae.methods import Method, get_method
+from flowgmm_ae.metrics import choose_threshold, fit_temperature, sigmoid
+from flowgmm_ae.protocol import apply_protocol
+from flowgmm_ae.runs import RunFolderError, read_config, train_config_from_record
+from flowgmm_ae.scoring import ScoreCombiner
+
+DETECTOR_FILE = "detector.json"
+WEIGHTS_FILE = "model.safetensors"
+ArrayLike = Any  # numpy array or torch tensor
+
+
+def as_images(images: ArrayLike, name: str, image_size: int | None = None) -> torch.Tensor:
+    """``images`` as float32 (N, C, H, W) in [0, 1]: from uint8 (0–255) or float ([0, 1]) arrays
+    or tensors shaped (N, H, W) or (N, C, H, W). Errors name the argument ``name``."""
+    if isinstance(images, np.ndarray):
+        tensor = torch.from_numpy(np.ascontiguousarray(images))
+    elif isinstance(images, torch.Tensor):
+        tensor = images.detach().cpu()
+    else:
+        raise TypeError(f"{name} must be a numpy array or a torch tensor, got {type(images).__name__}")
+    if tensor.ndim == 3:
+        tensor = tensor.unsqueeze(1)
+    if tensor.ndim != 4 or tensor.shape[1] not in (1, 3):
+        raise ValueError(
+            f"{name} must be shaped (N, H, W) or (N, C, H, W) with C = 1 or 3, got {tuple(images.shape)}"
+        )
+    if len(tensor) == 0:
+        raise ValueError(f"{name} holds no images")
+    if tensor.shape[2] != tensor.shape[3]:
+        raise ValueError(f"{name} must be square images, got {tensor.shape[2]} x {tensor.shape[3]}")
+    if image_size is not None and tensor.shape[-1] != image_size:
+        raise ValueError(
+            f"{name} are {tensor.shape[-1]} px but the detector works at image_size={image_size}; "
+            "resize them (or fit with image_size set to their size)"
+        )
+    if tensor.dtype == torch.uint8:
+        return tensor.float().div_(255.0)
+    if not tensor.is_floating_point():
+        raise TypeError(f"{name} must be uint8 (0-255) or float (0-1), got {tensor.dtype}")
+    tensor = tensor.float()
+    if not torch.isfinite(tensor).all():
+        raise ValueError(f"{name} holds NaN or infinite values")
+    low, high = float(tensor.min()), float(tensor.max())
+    if low < 0.0 or high > 1.0:
+        raise ValueError(f"{name} must lie in [0, 1] as floats (or be uint8), found [{low:g}, {high:g}]")
+    return tensor.contiguous()
+
+
+def _as_validation(validation: Any, image_size: int) -> Split:
+    if isinstance(validation, Split):
+        images = as_images(validation.images[:], "validation images", image_size)
+        return dataclasses.replace(validation, images=images)
+    if not (isinstance(validation, tuple | list) and len(validation) == 2):
+        raise TypeError("validation must be (images, labels) with labels 0 normal / 1 anomaly, or a Split")
+    images = as_images(validation[0], "validation images", image_size)
+    labels = np.asarray(validation[1]).reshape(-1)
+    if len(labels) != len(images):
+        raise ValueError(f"validation has {len(images)} images but {len(labels)} labels")
+    if not set(np.unique(labels).tolist()) <= {0, 1}:
+        raise ValueError("validation labels must be 0 (normal) or 1 (anomaly)")
+    if not (labels == 0).any():
+        raise ValueError("validation needs normal images (label 0): thresholds are chosen on them")
+    return Split(images, labels.astype(np.int64))
+
+
+class Detector:
+    """An anomaly detector of one registered method; the options are :class:`TrainConfig`'s fields.
+
+    Fitted attributes: ``model_`` (the torch module, eval mode), ``score_`` (the score used),
+    ``threshold_`` (chosen on validation by ``threshold_policy``), ``combiner_`` (the combined
+    score's standardisation, AE-FLOW only), ``temperature_`` (scales the class probability of
+    :meth:`predict_proba`), ``map_scale_`` and ``history_`` (one row per epoch)."""
+
+    method: ClassVar[str | None] = None  # subclasses fix their method
+
+    def __init__(self, **options: Any) -> None:
+        known = {f.name for f in dataclasses.fields(TrainConfig)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TypeError(f"unknown option(s) {', '.join(unknown)}; options are TrainConfig's fields")
+        if self.method is not None:
+            options = {"method": self.method, **options}
+            if options["method"] != self.method:
+                raise ValueError(f"{type(self).__name__} is method={self.method!r}; use Detector for others")
+        self.options = options
+        self.config = TrainConfig(**{"progress": False, **options})
+        self.config.validate()
+        self.model_: torch.nn.Module | None = None
+
+    @classmethod
+    def from_config(cls, config: TrainConfig) -> Detector:
+        """The detector of ``config.method`` with every option of ``config``."""
+        return _class_for(config.method, Detector)(**dataclasses.asdict(config))
+
+    @property
+    def method_(self) -> Method:
+        return get_method(self.config.method)
+
+    # --- fitting --------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        unlabeled: ArrayLike | ImageDataset,
+        labeled_anomalies: ArrayLike | None = None,
+        validation: tuple[ArrayLike, ArrayLike] | Split | None = None,
+    ) -> Detector:
+        """Train on ``unlabeled`` images (assumed normal, or mostly: see ``contamination``) and the
+        ``labeled_anomalies``; thresholds and the combined score's scale come from ``validation``
+        ((images, labels)). Without ``validation`` a seeded ``val_frac`` of the unlabeled images is
+        held out as normal validation images (arrays carry no patient ids: pass ``validation`` to
+        keep patients apart). Given an ImageDataset, the package's protocol cuts it."""
+        if isinstance(unlabeled, ImageDataset):
+            if labeled_anomalies is not None or validation is not None:
+                raise TypeError("with a data set, labels and validation come from it: pass it alone")
+            self._set_config(image_size=unlabeled.image_size)
+            cut = apply_protocol(unlabeled, self.config)
+            self.fit_data(cut.data)
+            return self
+        data = self._training_data(unlabeled, labeled_anomalies, validation)
+        self.fit_data(data)
+        return self
+
+    def _set_config(self, **changes: Any) -> None:
+        given = {k: v for k, v in changes.items() if k not in self.options}
+        self.config = dataclasses.replace(self.config, **given)
+        self.config.validate()
+        for key, value in changes.items():
+            if getattr(self.config, key) != value:
+                raise ValueError(
+                    f"the data have {key}={value} but the detector was made with {key}="
+                    f"{getattr(self.config, key)}"
+                )
+
+    def _training_data(
+        self, unlabeled: ArrayLike, labeled: ArrayLike | None, validation: Any
+    ) -> TrainingData:
+        x_u = as_images(unlabeled, "unlabeled", self.options.get("image_size"))
+        self._set_config(image_size=int(x_u.shape[-1]))
+        size = self.config.image_size
+        has_labels = labeled is not None and len(labeled) > 0
+        if self.config.uses_labels() and not has_labels:
+            raise ValueError(
+                f"labeled_anomalies is empty, but method={self.config.method!r} with prior="
+                f"{self.config.prior!r} learns from labeled anomalies; pass some, or use an "
+                "unsupervised detector (e.g. FlowGMMAE(prior='gaussian'))"
+            )
+        x_l = as_images(labeled, "labeled_anomalies", size) if has_labels else x_u[:0]
+        if x_l.shape[1] != x_u.shape[1]:
+            raise ValueError("labeled_anomalies and unlabeled must have the same number of channels")
+        if validation is None:
+            order = np.random.default_rng([self.config.seed, 2]).permutation(len(x_u))
+            n_val = max(1, int(round(self.config.val_frac * len(x_u))))
+            if len(x_u) - n_val < 2:
+                raise ValueError(f"unlabeled holds {len(x_u)} images: too few to hold out validation images")
+            val = Split(x_u[order[:n_val]], np.zeros(n_val, dtype=np.int64))
+            x_u = x_u[np.sort(order[n_val:])]
+        else:
+            val = _as_validation(validation, size)
+        if val.images.shape[1] != x_u.shape[1]:
+            raise ValueError("validation images and unlabeled must have the same number of channels")
+        images = torch.cat([x_u, x_l])
+        positions = torch.arange(len(images))
+        return TrainingData(images, positions[: len(x_u)], positions[len(x_u) :], val)
+
+    def fit_data(
+        self,
+        data: TrainingData,
+        device: torch.device | None = None,
+        ctx: distributed.DistContext = distributed.SINGLE,
+        run_dir: Path | None = None,
+        resume: bool = False,
+    ) -> FitResult:
+        """The low-level fit the command line uses: train on ``data`` (with checkpoints in
+        ``run_dir``), then choose the threshold and score scales on ``data.val``."""
+        self.config = dataclasses.replace(self.config, score=self.config.resolved_score())
+        device = device if device is not None else resolve_device(self.config.device)
+        result = fit(self.method_, self.config, data, device, ctx, run_dir, resume)
+        self.model_ = result.model
+        self.history_ = result.history
+        self.in_channels_ = data.in_channels
+        self._calibrate(data.val, device, ctx)
+        self.model_.eval()
+        return result
+
+    def _calibrate(self, val: Split, device: torch.device, ctx: distributed.DistContext) -> None:
+        """Threshold, combined-score standardisation and map colour scale, from validation."""
+        assert self.model_ is not None
+        scores, self.combiner_ = validation_scores(
+            self.method_, self.model_, val, self.config.beta, device, ctx
+        )
+        self.threshold_, self.threshold_policy_ = choose_threshold(
+            val.labels, scores[self.config.score], self.config.threshold_policy, self.config.normal_quantile
+        )
+        self.score_ = self.config.score
+        log_odds = self.method_.log_odds(scores)
+        # Temperature scaling of the class probability on the validation labels (NaN without
+        # validation anomalies): flowgmm-ae's raw log-odds are about 15 times too confident
+        # (benchmarks/results/calibration_pneumoniamnist.md).
+        self.temperature_ = fit_temperature(val.labels, log_odds) if log_odds is not None else None
+        normal = val.images[val.labels == 0]
+        self.map_scale_ = self.method_.map_scale(self.model_, normal, device)
+
+    # --- scoring --------------------------------------------------------------------------------
+
+    def _check_fitted(self) -> torch.nn.Module:
+        if self.model_ is None:
+            raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit() or load()")
+        return self.model_
+
+    def scores(self, images: ArrayLike) -> dict[str, np.ndarray]:
+        """Every score the method gives for ``images`` (higher = more anomalous)."""
+        model = self._check_fitted()
+        x = as_images(images, "images", self.config.image_size)
+        if x.shape[1] != self.in_channels_:
+            raise ValueError(f"images have {x.shape[1]} channels, the detector {self.in_channels_}")
+        device = next(model.parameters()).device
+        return split_scores(self.method_, model, x, self.combiner_, device)
+
+    def score_samples(self, images: ArrayLike, score: str | None = None) -> np.ndarray:
+        """One score per image, higher = more anomalous (``score``: default ``score_``)."""
+        scores = self.scores(images)
+        name = score or self.score_
+        if name not in scores:
+            raise ValueError(f"score={name!r} is not available; this detector gives {', '.join(scores)}")
+        return scores[name]
+
+    def decision_function(self, images: ArrayLike) -> np.ndarray:
+        """As :meth:`score_samples` (PyOD's name): higher = more anomalous."""
+        return self.score_samples(images)
+
+    def predict(self, images: ArrayLike) -> np.ndarray:
+        """1 (anomaly) where the score reaches ``threshold_``, else 0."""
+        return (self.score_samples(images) >= self.threshold_).astype(np.int64)
+
+    def predict_proba(self, images: ArrayLike) -> np.ndarray:
+        """(N, 2) probabilities of normal and anomaly: the method's class probability with its
+        log-odds divided by ``temperature_`` (fitted on the validation labels, so that they are
+        calibrated there). Methods without a class probability (density, distance or
+        reconstruction scores) raise NotImplementedError."""
+        log_odds = self.method_.log_odds(self.scores(images))
+        if log_odds is None:
+            raise NotImplementedError(f"method {self.config.method!r} gives no class probability")
+        if self.temperature_ is None or not np.isfinite(self.temperature_):
+            raise ValueError(
+                "no temperature was fitted: the validation images held no anomalies (or the run "
+                "folder predates predict_proba); fit with validation anomalies"
+            )
+        anomaly = sigmoid(log_odds / self.temperature_)
+        return np.stack([1 - anomaly, anomaly], axis=1)
+
+    def anomaly_maps(self, images: ArrayLike) -> dict[str, np.ndarray]:
+        """Pixel-level maps (N, H, W) by name (AE-FLOW: ``flow`` and ``residual``) and the
+        reconstruction ``x_hat`` (N, C, H, W); colour ranges in ``map_scale_``."""
+        model = self._check_fitted()
+        if not self.method_.has_maps:
+            raise NotImplementedError(f"method {self.config.method!r} gives no pixel-level anomaly maps")
+        x = as_images(images, "images", self.config.image_size)
+        maps = self.method_.anomaly_maps(model, x, next(model.parameters()).device)
+        return {name: value.numpy() for name, value in maps.items()}
+
+    # --- saving ---------------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """What besides the weights a fitted detector needs to score (the JSON of :meth:`save`)."""
+        self._check_fitted()
+        return {
+            "config": dataclasses.asdict(self.config),
+            "in_channels": self.in_channels_,
+            "score": self.score_,
+            "threshold": float(self.threshold_),
+            "threshold_policy": self.threshold_policy_,
+            "combiner": dataclasses.asdict(self.combiner_) if self.combiner_ is not None else None,
+            "map_scale": self.map_scale_,
+            "temperature": self.temperature_
+            if self.temperature_ and np.isfinite(self.temperature_)
+            else None,
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the detector into folder ``path``: model.safetensors and detector.json."""
+        model = self._check_fitted()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        save_weights(model, path / WEIGHTS_FILE)
+        write_json(path / DETECTOR_FILE, self.state())
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> Detector:
+        """A detector saved by :meth:`save`, or any finished ``flowgmm-ae train`` run folder (older
+        ones without detector.json too), as the class of its method. Reads safetensors and JSON
+        only: loading runs no code."""
+        path = Path(path)
+        state = _saved_state(path)
+        options = state["config"]
+        detector = object.__new__(_class_for(options["method"], cls))
+        detector.options = options
+        detector.config = TrainConfig(**options)
+        detector.in_channels_ = state["in_channels"]
+        model = detector.method_.build(detector.config, detector.in_channels_)
+        try:
+            load_weights(model, path / WEIGHTS_FILE)
+        except Exception as error:  # safetensors raises its own error types for corrupt files
+            raise RunFolderError(f"could not load {path / WEIGHTS_FILE}: {error}") from error
+        detector.model_ = model.to(resolve_device(device), memory_format=torch.channels_last).eval()
+        detector.score_ = state["score"]
+        detector.threshold_ = state["threshold"]
+        detector.threshold_policy_ = state["threshold_policy"]
+        detector.combiner_ = ScoreCombiner(**state["combiner"]) if state["combiner"] else None
+        detector.map_scale_ = state["map_scale"]
+        detector.temperature_ = state.get("temperature")  # older run folders: predict_proba unavailable
+        detector.history_ = []
+        return detector
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.options.items() if k != "method")
+        return f"{type(self).__name__}({shown})"
+
+
+def _saved_state(path: Path) -> dict[str, Any]:
+    """detector.json, or the same state rebuilt from an older run folder's config.json and
+    metrics.json."""
+    if (path / DETECTOR_FILE).is_file():
+        state = read_json(path / DETECTOR_FILE)
+        state["config"] = dataclasses.asdict(train_config_from_record(state["config"]))
+        return state
+    if not (path / "metrics.json").is_file():
+        raise RunFolderError(
+            f"{path} is neither a saved detector ({DETECTOR_FILE}) nor a finished run folder"
+        )
+    record, metrics = read_config(path), read_json(path / "metrics.json")
+    score = metrics["score"]
+    return {
+        "config": dataclasses.asdict(train_config_from_record(record)),
+        "in_channels": record["model"]["in_channels"],
+        "score": score,
+        "threshold": metrics["scores"][score]["val"]["threshold"],
+        "threshold_policy": metrics["scores"][score]["val"]["threshold_policy"],
+        "combiner": metrics.get("combiner"),
+        "map_scale": metrics.get("map_scale"),
+    }
+
+
+def _class_for(method: str, requested: type[Detector]) -> type[Detector]:
+    """The estimator class of ``method``: a subclass that fixes it, else the generic Detector."""
+    candidates = [c for c in _all_subclasses(Detector) if c.method == method]
+    if requested is not Detector and requested.method != method:
+        raise ValueError(f"the saved detector is method={method!r}, not a {requested.__name__}")
+    return requested if requested is not Detector else (candidates[0] if candidates else Detector)
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    return [sub for direct in cls.__subclasses__() for sub in (direct, *_all_subclasses(direct))]
+
+
+class FlowGMMAE(Detector):
+    """AE-FLOW with the class-conditional mixture prior (``prior="gmm"``, the default): trained on
+    unlabeled normal images plus a few labeled anomalies. ``prior="gaussian"`` is unsupervised
+    AE-FLOW (then ``labeled_anomalies`` is not needed)."""
+
+    method = "aeflow"

@@ -1,0 +1,204 @@
+"""The Python API: estimators fit on arrays, score, predict, map, save and load, and refuse bad
+input with a message that names the argument."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from tiny import TINY
+
+from flowgmm_ae import Detector, FlowGMMAE, TrainConfig
+from flowgmm_ae.baselines import CNN
+from flowgmm_ae.data import load_dataset
+from flowgmm_ae.data.splits import subset_split
+from flowgmm_ae.evaluation import evaluate_model
+from flowgmm_ae.training import train
+
+MODEL = {k: v for k, v in TINY.items() if k not in ("dataset", "progress")}
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return load_dataset("synthetic", image_size=16, seed=0)
+
+
+@pytest.fixture(scope="module")
+def arrays(synthetic):
+    train_split = synthetic.train
+    normal = train_split.images[train_split.labels == 0].numpy()
+    anomalous = train_split.images[train_split.labels == 1].numpy()[:20]
+    return normal, anomalous, synthetic.test.images.numpy(), synthetic.test.labels
+
+
+@pytest.fixture(scope="module")
+def fitted(arrays, synthetic):
+    normal, anomalous, _, _ = arrays
+    validation = (synthetic.val.images.numpy(), synthetic.val.labels)
+    return FlowGMMAE(**MODEL).fit(normal, anomalous, validation=validation)
+
+
+def test_fits_small_arrays_and_scores_every_image(fitted, arrays):
+    _, _, x_test, y_test = arrays
+    scores = fitted.score_samples(x_test)
+    assert scores.shape == (len(x_test),) and np.isfinite(scores).all()
+    assert fitted.score_ == "posterior"  # the mixture's posterior once anomalies are labeled
+    np.testing.assert_array_equal(fitted.decision_function(x_test), scores)
+    predictions = fitted.predict(x_test)
+    assert set(np.unique(predictions)) <= {0, 1}
+    np.testing.assert_array_equal(predictions, (scores >= fitted.threshold_).astype(int))
+    assert len(fitted.history_) == MODEL["epochs"]
+
+
+def test_predict_proba_is_the_temperature_scaled_posterior(fitted, arrays):
+    x_test = arrays[2][:16]
+    probabilities = fitted.predict_proba(x_test)
+    assert probabilities.shape == (16, 2)
+    np.testing.assert_allclose(probabilities.sum(1), 1.0)
+    log_odds = fitted.score_samples(x_test, "posterior")
+    expected = 1 / (1 + np.exp(-log_odds / fitted.temperature_))
+    np.testing.assert_allclose(probabilities[:, 1], expected, rtol=1e-6)
+
+
+def test_temperature_minimises_the_validation_log_loss():
+    from flowgmm_ae.metrics import fit_temperature, log_loss, sigmoid
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 400)
+    log_odds = 10 * (2 * labels - 1) + rng.normal(0, 8, 400)  # right direction, far too confident
+    t = fit_temperature(labels, log_odds)
+    assert t > 2
+    for other in (t / 1.5, t * 1.5):
+        assert log_loss(labels, sigmoid(log_odds / t)) < log_loss(labels, sigmoid(log_odds / other))
+    assert np.isnan(fit_temperature(np.zeros(5), np.ones(5)))
+
+
+def test_uint8_and_float_images_and_both_layouts_score_alike(fitted, arrays):
+    x_test = arrays[2][:8]
+    as_uint8 = np.round(x_test * 255).astype(np.uint8)
+    from_uint8 = fitted.score_samples(as_uint8[:, 0])  # (N, H, W)
+    from_float = fitted.score_samples(torch.from_numpy(as_uint8).float() / 255)
+    np.testing.assert_allclose(from_uint8, from_float, rtol=1e-6)
+
+
+def test_anomaly_maps_have_the_image_shape(fitted, arrays):
+    x_test = arrays[2][:4]
+    maps = fitted.anomaly_maps(x_test)
+    assert maps["flow"].shape == (4, 16, 16) and maps["residual"].shape == (4, 16, 16)
+    assert set(fitted.map_scale_) == {"flow", "residual"}
+
+
+def test_save_and_load_give_identical_scores(fitted, arrays, tmp_path):
+    x_test = arrays[2]
+    fitted.save(tmp_path / "det")
+    assert sorted(p.name for p in (tmp_path / "det").iterdir()) == ["detector.json", "model.safetensors"]
+    loaded = Detector.load(tmp_path / "det")
+    assert type(loaded) is FlowGMMAE and loaded.threshold_ == fitted.threshold_
+    np.testing.assert_array_equal(loaded.score_samples(x_test), fitted.score_samples(x_test))
+    np.testing.assert_array_equal(loaded.predict(x_test), fitted.predict(x_test))
+
+
+def test_a_baseline_estimator_fits_saves_and_loads_as_its_class(arrays, tmp_path):
+    normal, anomalous, x_test, _ = arrays
+    clf = CNN(epochs=1, min_steps=0).fit(normal, anomalous)
+    assert clf.score_ == "logit"
+    clf.save(tmp_path / "cnn")
+    loaded = Detector.load(tmp_path / "cnn")
+    assert type(loaded) is CNN
+    np.testing.assert_array_equal(loaded.score_samples(x_test), clf.score_samples(x_test))
+    with pytest.raises(NotImplementedError, match="no pixel-level anomaly maps"):
+        clf.anomaly_maps(x_test)
+    # Validation carved from the unlabeled images holds no anomalies: no temperature to fit.
+    with pytest.raises(ValueError, match="no temperature was fitted"):
+        clf.predict_proba(x_test)
+
+
+def test_a_finished_cli_run_folder_loads_as_a_detector(tmp_path, synthetic):
+    result = train(TrainConfig(out=str(tmp_path / "run"), **TINY))
+    detector = Detector.load(tmp_path / "run")
+    test_scores = detector.score_samples(synthetic.test.images)
+    np.testing.assert_allclose(
+        np.sort(test_scores), np.sort(_column(tmp_path / "run" / "scores.csv", result.metrics["score"]))
+    )
+
+
+def _column(path, name):
+    import csv
+
+    with open(path, newline="") as handle:
+        return np.array([float(row[name]) for row in csv.DictReader(handle)])
+
+
+def test_cli_and_api_on_the_same_data_and_seed_give_identical_metrics(tmp_path, synthetic):
+    """The CLI's run and the API given the same images (the run's own split, read back from its
+    splits.json) train the same model: every test metric is identical."""
+    options = dict(MODEL, seed=0, labeled_frac=0.1)  # the synthetic fixture is generated with seed 0
+    train(TrainConfig(out=str(tmp_path / "run"), dataset="synthetic", progress=False, **options))
+    cli_metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    splits = json.loads((tmp_path / "run" / "splits.json").read_text())
+    images = synthetic.train.images
+    validation = subset_split(synthetic.val, np.asarray(splits["validation"]))
+    detector = FlowGMMAE(**options).fit(
+        images[np.asarray(splits["unlabeled"])],
+        images[np.asarray(splits["labeled"])],
+        validation=(validation.images, validation.labels),
+    )
+    reference = type(synthetic)(**{**synthetic.__dict__, "val": validation})
+    api = evaluate_model(
+        detector.method_, detector.model_, reference, score=detector.score_, device="cpu"
+    ).metrics
+    for key in ("score", "val", "test", "scores", "combiner", "map_scale"):
+        assert api[key] == cli_metrics[key], key
+    assert detector.threshold_ == cli_metrics["val"]["threshold"]
+
+
+def test_a_data_set_object_is_cut_by_the_package_protocol(synthetic):
+    detector = FlowGMMAE(**MODEL, labeled_frac=0.1).fit(synthetic)
+    assert np.isfinite(detector.score_samples(synthetic.test.images[:5])).all()
+    with pytest.raises(TypeError, match="pass it alone"):
+        FlowGMMAE(**MODEL).fit(synthetic, synthetic.train.images[:3])
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda d, x: d.fit(x[:, :, :, :8]), ValueError, r"unlabeled must be square"),
+        (lambda d, x: d.fit(np.zeros((4, 5, 16, 16))), ValueError, r"unlabeled must be shaped"),
+        (lambda d, x: d.fit(x.tolist()), TypeError, r"unlabeled must be a numpy array"),
+        (lambda d, x: d.fit(np.full_like(x, np.nan), x[:2]), ValueError, r"unlabeled holds NaN"),
+        (lambda d, x: d.fit(x * 3, x[:2]), ValueError, r"unlabeled must lie in \[0, 1\]"),
+        (lambda d, x: d.fit(x, x[:2] - 1), ValueError, r"labeled_anomalies must lie in \[0, 1\]"),
+        (
+            lambda d, x: d.fit(x),
+            ValueError,
+            r"labeled_anomalies is empty, but method='aeflow' with prior='gmm'",
+        ),
+        (lambda d, x: d.fit(x, x[:0]), ValueError, r"labeled_anomalies is empty"),
+        (lambda d, x: d.fit(x[:0], x[:2]), ValueError, r"unlabeled holds no images"),
+        (lambda d, x: d.fit(x, x[:2, :, :8, :8]), ValueError, r"labeled_anomalies are 8 px"),
+        (lambda d, x: d.fit(x, x[:2], validation=(x, [0, 1])), ValueError, r"validation has 40 images but 2"),
+        (lambda d, x: d.fit(x, x[:2], validation=x), TypeError, r"validation must be \(images, labels\)"),
+        (lambda d, x: d.score_samples(x), RuntimeError, r"not fitted yet"),
+        (lambda d, x: d.fit(x.astype(np.int32)), TypeError, r"must be uint8 \(0-255\) or float"),
+    ],
+)
+def test_bad_input_gets_a_message_that_names_the_argument(call, error, message):
+    x = np.random.default_rng(0).random((40, 1, 16, 16), dtype=np.float32)
+    with pytest.raises(error, match=message):
+        call(FlowGMMAE(**MODEL), x)
+
+
+def test_bad_options_name_the_option_not_a_command_line_flag():
+    with pytest.raises(TypeError, match="unknown option"):
+        FlowGMMAE(learning_rate=1e-3)
+    with pytest.raises(ValueError, match=r"lr=-1.0 must be positive$"):
+        FlowGMMAE(lr=-1.0)
+    with pytest.raises(ValueError, match="is method='aeflow'"):
+        FlowGMMAE(method="cnn")
+
+
+def test_scoring_refuses_images_of_another_size(fitted):
+    with pytest.raises(ValueError, match="images are 8 px but the detector works at image_size=16"):
+        fitted.score_samples(np.zeros((2, 8, 8), dtype=np.float32))
