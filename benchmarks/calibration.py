@@ -20,38 +20,20 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 from scipy.stats import wilcoxon
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from flowgmm_ae.evaluation import read_score_table  # noqa: E402
-from flowgmm_ae.metrics import calibration_bins  # noqa: E402
+from flowgmm_ae.methods import get_method  # noqa: E402
+from flowgmm_ae.metrics import calibration_bins, fit_temperature, log_loss, sigmoid  # noqa: E402
 
-# variant → (name in tables, score column, how to turn it into log-odds)
-PROBABILITIES = {
-    "gmm": ("flowgmm-ae (posterior)", "posterior", lambda s: s),
-    "cnn": ("plain CNN (sigmoid of logit)", "logit", lambda s: s),
-    "supervised": (
-        "encoder-head classifier",
-        "probability",
-        lambda s: np.log(s + 1e-12) - np.log1p(-s + 1e-12),
-    ),
+# variant → name in tables; each method's own log_odds() turns its scores into class log-odds
+NAMES = {
+    "gmm": "flowgmm-ae (posterior)",
+    "cnn": "plain CNN (sigmoid of logit)",
+    "supervised": "encoder-head classifier",
 }
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-np.clip(x, -500, 500)))
-
-
-def fit_temperature(labels: np.ndarray, log_odds: np.ndarray) -> float:
-    """The T > 0 that minimises the log loss of sigmoid(log_odds / T) on these labels."""
-
-    def loss(log_t: float) -> float:
-        return measures(labels, sigmoid(log_odds / np.exp(log_t)))["log_loss"]
-
-    return float(np.exp(minimize_scalar(loss, bounds=(-5, 8), method="bounded").x))
-
-
+METHOD_OF = {"gmm": "aeflow", "cnn": "cnn", "supervised": "supervised"}
 CELL = re.compile(r"^(?P<variant>[a-z]+)-f(?P<budget>[\d.]+)-s(?P<seed>\d+)$")
 
 
@@ -60,7 +42,7 @@ def measures(labels: np.ndarray, probability: np.ndarray) -> dict[str, float]:
     return {
         "ece": calibration_bins(labels, p)["ece"],
         "brier": float(np.mean((p - labels) ** 2)),
-        "log_loss": float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p))),
+        "log_loss": log_loss(labels, p),
     }
 
 
@@ -80,12 +62,12 @@ def main() -> None:
     for folder in args.runs:
         for run in sorted(folder.iterdir()):
             match = CELL.match(run.name)
-            if not match or match["variant"] not in PROBABILITIES or not (run / "scores.csv").is_file():
+            if not match or match["variant"] not in NAMES or not (run / "scores.csv").is_file():
                 continue
-            _, column, to_log_odds = PROBABILITIES[match["variant"]]
+            to_log_odds = get_method(METHOD_OF[match["variant"]]).log_odds
             test, val = read_score_table(run / "scores.csv"), read_score_table(run / "val_scores.csv")
-            log_odds = to_log_odds(test.scores[column])
-            temperature = fit_temperature(val.labels, to_log_odds(val.scores[column]))
+            log_odds = to_log_odds(test.scores)
+            temperature = fit_temperature(val.labels, to_log_odds(val.scores))
             raw = measures(test.labels, sigmoid(log_odds))
             scaled = measures(test.labels, sigmoid(log_odds / temperature))
             found[(float(match["budget"]), match["variant"])][int(match["seed"])] = {
@@ -104,7 +86,7 @@ def main() -> None:
     ]
     for budget in budgets:
         reference = found.get((budget, "cnn"), {})
-        for variant, (name, _, _) in PROBABILITIES.items():
+        for variant, name in NAMES.items():
             runs = found.get((budget, variant), {})
             if not runs:
                 continue

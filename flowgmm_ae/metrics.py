@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
@@ -211,8 +212,6 @@ def log_loss(labels: np.ndarray, probabilities: np.ndarray) -> float:
 def fit_temperature(labels: np.ndarray, log_odds: np.ndarray) -> float:
     """Temperature scaling (Guo et al., ICML 2017): the T > 0 minimising the log loss of
     sigmoid(log_odds / T) on these labels; NaN without both classes."""
-    from scipy.optimize import minimize_scalar
-
     labels, log_odds = _check(labels, log_odds)
     if len(np.unique(labels)) < 2:
         return float("nan")

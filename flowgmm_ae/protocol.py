@@ -18,6 +18,7 @@ from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.data import ImageDataset, SemiSupervisedSplit, make_split
 from flowgmm_ae.data.splits import ValidationLabels, limit_validation_labels, subtype_mask
 from flowgmm_ae.loop import TrainingData
+from flowgmm_ae.methods import get_method
 
 log = logging.getLogger("flowgmm_ae.training")
 
@@ -50,7 +51,8 @@ def apply_protocol(dataset: ImageDataset, config: TrainConfig, announce: bool = 
             "use prior='gmm' to train with them" if config.method == "aeflow" else "the method ignores labels"
         )
         log.warning(f"{config.run_name()}: the {len(split.labeled)} labeled anomalies are unused ({hint})")
-    if announce and config.contamination > 0 and config.method == "aeflow" and config.uses_labels():
+    uses_prior = get_method(config.method).uses_priors
+    if announce and config.contamination > 0 and uses_prior and config.uses_labels():
         log.warning(
             "contamination > 0 with the mixture prior explains the unlabeled pool by the mixture "
             "marginal; on PneumoniaMNIST at 10 % this collapsed (the anomaly component took the normal "
