@@ -2,9 +2,13 @@
 # Issue 16, unlabeled pools that hold anomalies: flowgmm-ae, the plain CNN, Deep SAD and DevNet at
 # 5 % labels with 0 %, 5 % and 10 % hidden anomalies in the unlabeled pool (--contaminations), five
 # paired seeds, package defaults. The CNN and DevNet take the pool as normal; Deep SAD uses its
-# unlabeled term; flowgmm-ae explains the pool by its mixture marginal with weights (1 - c, c).
-# DATASET picks the data set (default pneumoniamnist; chestxray2017 too), CONTAMINATIONS the levels
-# (default 0,0.05,0.1). Resumable: rerunning with more levels trains only the new cells.
+# unlabeled term; flowgmm-ae uses its pool objective (--pool): POOL=trim (default) leaves each
+# batch's most anomalous fraction c out, POOL=marginal explains the pool by the mixture marginal
+# with weights (1 - c, c) as FlowGMM does, POOL=normal takes it as normal. DATASET picks the data
+# set (default pneumoniamnist; chestxray2017 too), CONTAMINATIONS the levels (default 0,0.05,0.1),
+# METHODS the baselines (default cnn,deepsad,devnet; "" for flowgmm-ae alone). A POOL other than
+# trim writes to its own folder (..._marginal, ..._normal). Resumable: rerunning with more levels
+# trains only the new cells.
 #
 # The clean-pool cells (c = 0) are the ones of the PneumoniaMNIST grid at the same defaults
 # (benchmarks/ablation_pneumoniamnist.sh): when that grid's folder exists they are copied, not
@@ -14,8 +18,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dataset="${DATASET:-pneumoniamnist}"
+pool="${POOL:-trim}"
 out="benchmarks/results/contamination_${dataset}"
-methods="cnn,deepsad,devnet"  # the encoder-head classifier (supervised) left out to save CPU: cnn is the strong classifier
+[ "$pool" = trim ] || out="${out}_${pool}"
+methods="${METHODS-cnn,deepsad,devnet}"  # the encoder-head classifier (supervised) left out to save CPU: cnn is the strong classifier
 mkdir -p "$out/runs"
 clean="benchmarks/results/ablation_${dataset}_honest/runs"
 if [ -d "$clean" ]; then
@@ -28,4 +34,4 @@ if [ -d "$clean" ]; then
 fi
 flowgmm-ae ablate --dataset "$dataset" --priors gmm --baselines "$methods" \
   --labeled-fracs 0.05 --seeds 0,1,2,3,4 --contaminations "${CONTAMINATIONS:-0,0.05,0.1}" \
-  --out "$out" 2>&1 | tee "$out.log"
+  --pool "$pool" --out "$out" 2>&1 | tee "$out.log"

@@ -24,12 +24,14 @@ from typing import Any
 
 import numpy as np
 
+from flowgmm_ae.errors import FlowgmmAEError
 from flowgmm_ae.evaluation import read_score_table
 from flowgmm_ae.io import read_json, write_csv
 from flowgmm_ae.methods import get_method, prior_method_name
 from flowgmm_ae.metrics import evaluate, resampled_aucs
 from flowgmm_ae.plots import plot_auc_vs_labels, plot_roc, plot_score_histograms
 from flowgmm_ae.priors import prior_entry, prior_names
+from flowgmm_ae.runs import train_config_from_record
 from flowgmm_ae.training import TrainConfig, train
 
 log = logging.getLogger(__name__)
@@ -149,10 +151,52 @@ def _read_scores(path: Path, score: str) -> tuple[np.ndarray, np.ndarray]:
     return table.labels, table.scores[score]
 
 
+# The options that make a cell: a finished run folder must agree on them to be reused.
+_CELL_FIELDS = (
+    "method",
+    "dataset",
+    "labeled_frac",
+    "labeled_subtypes",
+    "contamination",
+    "learn_weights",
+    "seed",
+    "epochs",
+    "image_size",
+    "norm",
+    "class_weight",
+)
+
+
+def _cell_options(config: TrainConfig) -> dict[str, Any]:
+    options = {name: getattr(config, name) for name in _CELL_FIELDS}
+    if get_method(config.method).uses_priors:
+        options["prior"] = config.prior
+        # the pool objective acts only on a contaminated pool (or with learned weights)
+        options["pool"] = config.pool if config.contamination > 0 or config.learn_weights else "normal"
+    return options
+
+
+def check_finished_cell(run_dir: Path, wanted: TrainConfig) -> None:
+    """Refuse to reuse a finished run folder trained with other options than the grid asks for
+    (say, a resumed grid whose --pool or --epochs changed): its numbers would be mislabeled."""
+    recorded = train_config_from_record(read_json(run_dir / "config.json"))
+    have, want = _cell_options(recorded), _cell_options(wanted)
+    if wanted.n_labeled is not None:  # a count budget (a fraction's record holds the count it drew)
+        have["n_labeled"], want["n_labeled"] = recorded.n_labeled, wanted.n_labeled
+    differ = {name: (have[name], want[name]) for name in want if have.get(name) != want[name]}
+    if differ:
+        listed = ", ".join(f"{name}={old!r} (grid: {new!r})" for name, (old, new) in differ.items())
+        raise FlowgmmAEError(
+            f"{run_dir} was trained with {listed}: use another --out, or delete that folder to retrain it"
+        )
+
+
 def run_cell(cell: Cell, base: TrainConfig, out_dir: Path) -> Path:
-    """Train the cell unless its run folder is already finished; returns the folder."""
+    """Train the cell unless its run folder is already finished (with the same options); returns
+    the folder."""
     run_dir = out_dir / "runs" / cell.name
     if (run_dir / "metrics.json").is_file():
+        check_finished_cell(run_dir, cell.config(base, out_dir))
         return run_dir
     if run_dir.exists():
         log.warning(f"{cell.name} was interrupted: clearing {run_dir} and training it again")

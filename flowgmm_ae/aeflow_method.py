@@ -13,7 +13,7 @@ from flowgmm_ae.errors import ConfigError
 from flowgmm_ae.methods import Method, StepLoss, register_method
 from flowgmm_ae.models import AEFlow, AEFlowOutput
 from flowgmm_ae.models.wide_resnet import load_torchvision_weights
-from flowgmm_ae.objectives import joint_objective
+from flowgmm_ae.objectives import POOL_OBJECTIVES, joint_objective
 from flowgmm_ae.priors import build_prior, prior_entry
 from flowgmm_ae.scoring import anomaly_maps, map_scale, raw_scores
 
@@ -48,6 +48,14 @@ class AEFlowMethod(Method):
             prior_entry(config.prior)
         except ValueError as error:  # its message lists the registered priors
             raise ConfigError(str(error), "prior") from None
+        if config.pool not in POOL_OBJECTIVES:
+            raise ConfigError(f"pool={config.pool!r}: choose from {', '.join(POOL_OBJECTIVES)}", "pool")
+        if config.learn_weights and config.pool != "marginal":
+            raise ConfigError(
+                "learn_weights fits the mixture weights to the pool, which needs pool='marginal'",
+                "learn_weights",
+                "pool",
+            )
         if config.class_weight > 0 and not self.uses_labels(config):
             raise ConfigError(
                 "class_weight > 0 needs the mixture prior: method='aeflow', prior='gmm'", "class_weight"
@@ -99,7 +107,8 @@ class AEFlowMethod(Method):
             y_labeled if has_labels else None,
             alpha=config.alpha,
             labeled_weight=config.labeled_weight,
-            unlabeled_as_normal=config.contamination == 0 and not config.learn_weights,
+            pool=config.pool if config.contamination > 0 or config.learn_weights else "normal",
+            contamination=config.contamination,
             class_weight=config.class_weight,
         )
         return StepLoss(terms.total, terms.as_floats())

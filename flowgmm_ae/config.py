@@ -30,6 +30,10 @@ class TrainConfig:
     n_labeled: int | None = None
     labeled_subtypes: list[str] | None = None  # label only these anomaly subtypes (None: every one)
     contamination: float = 0.0
+    # How the mixture explains a pool said to hold `contamination` anomalies: "trim" leaves each
+    # batch's most anomalous ⌈ε·B⌉ out; "marginal" (FlowGMM's, implied by learn_weights) collapsed at
+    # 10 % on PneumoniaMNIST; "normal" takes the pool as normal (objectives.py)
+    pool: str = "trim"
     learn_weights: bool = False
     freeze_means: bool = False  # keep the mixture means at their initial values
     freeze_scales: bool = False  # keep the mixture scales at 1 (FlowGMM's identity covariances)

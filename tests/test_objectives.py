@@ -1,8 +1,9 @@
 import math
 
+import pytest
 import torch
 
-from flowgmm_ae.objectives import joint_objective, structural_dissimilarity, to_bits_per_dim
+from flowgmm_ae.objectives import joint_objective, structural_dissimilarity, to_bits_per_dim, trimmed_pool
 
 
 def _batches(model, n_u=6, n_l=3):
@@ -25,8 +26,8 @@ def test_unlabeled_term_is_normal_component_or_marginal(tiny_model):
     dim = tiny_model.config.latent_dim
     normal = tiny_model.prior.component_log_probs(out_u.z_prime)[:, 0] + out_u.log_det
     marginal = tiny_model.prior.log_prob(out_u.z_prime) + out_u.log_det
-    as_normal = joint_objective(tiny_model, x_u, out_u, unlabeled_as_normal=True)
-    as_mixture = joint_objective(tiny_model, x_u, out_u, unlabeled_as_normal=False)
+    as_normal = joint_objective(tiny_model, x_u, out_u, pool="normal")
+    as_mixture = joint_objective(tiny_model, x_u, out_u, pool="marginal", contamination=0.1)
     torch.testing.assert_close(as_normal.nll_unlabeled, to_bits_per_dim(-normal, dim).mean())
     torch.testing.assert_close(as_mixture.nll_unlabeled, to_bits_per_dim(-marginal, dim).mean())
     assert not torch.allclose(as_normal.nll_unlabeled, as_mixture.nll_unlabeled)
@@ -67,7 +68,7 @@ def test_class_term_is_the_cross_entropy_of_the_mixture_posterior(tiny_model):
     torch.testing.assert_close(hybrid.classification, expected_ce)
     torch.testing.assert_close(hybrid.total, plain.total + 2.0 * expected_ce)
     # Taken as unlabeled (contamination > 0), the unlabeled images carry no class: labeled ones only.
-    mixture = joint_objective(tiny_model, x_u, out_u, out_l, y_l, unlabeled_as_normal=False, class_weight=1.0)
+    mixture = joint_objective(tiny_model, x_u, out_u, out_l, y_l, pool="marginal", class_weight=1.0)
     torch.testing.assert_close(
         mixture.classification, -torch.log(tiny_model.prior.posterior(out_l.z_prime)[:, 1]).mean()
     )
@@ -79,3 +80,43 @@ def test_class_term_pulls_both_means(tiny_model):
     (terms.total - terms.recon).backward()
     grad = tiny_model.prior.means.grad
     assert grad[0].abs().sum() > 0 and grad[1].abs().sum() > 0
+
+
+def test_trim_leaves_out_the_most_anomalous_images_of_the_batch(tiny_model):
+    x_u, out_u, _, _ = _batches(tiny_model, n_u=6)
+    log_odds = tiny_model.prior.log_odds(out_u.z_prime)
+    keep = trimmed_pool(tiny_model, out_u, contamination=0.3)  # ⌈0.3 · 6⌉ = 2 left out
+    assert keep.sum() == 4
+    assert set(torch.nonzero(~keep).flatten().tolist()) == set(log_odds.topk(2).indices.tolist())
+    assert trimmed_pool(tiny_model, out_u, contamination=0.0).all()
+
+    dim = tiny_model.config.latent_dim
+    normal = tiny_model.prior.component_log_probs(out_u.z_prime)[:, 0] + out_u.log_det
+    recon = structural_dissimilarity(x_u, out_u.x_hat)
+    trimmed = joint_objective(tiny_model, x_u, out_u, pool="trim", contamination=0.3, class_weight=1.0)
+    torch.testing.assert_close(trimmed.nll_unlabeled, to_bits_per_dim(-normal[keep], dim).mean())
+    torch.testing.assert_close(trimmed.recon, recon[keep].mean())
+    posterior_normal = tiny_model.prior.posterior(out_u.z_prime)[keep, 0]
+    torch.testing.assert_close(trimmed.classification, -torch.log(posterior_normal).mean())
+    # Trimming at ε = 0 is the plain normal-component objective.
+    untrimmed = joint_objective(tiny_model, x_u, out_u, pool="trim", contamination=0.0)
+    as_normal = joint_objective(tiny_model, x_u, out_u, pool="normal", contamination=0.3)
+    torch.testing.assert_close(untrimmed.total, as_normal.total)
+
+
+def test_trim_with_a_single_gaussian_leaves_out_the_least_likely_images(tiny_model):
+    from flowgmm_ae.models import AEFlow
+    from flowgmm_ae.priors import StandardGaussian
+
+    torch.manual_seed(0)
+    model = AEFlow(tiny_model.config, StandardGaussian(tiny_model.config.latent_dim)).eval()
+    x_u = torch.rand(5, 1, 16, 16)
+    out = model(x_u)
+    keep = trimmed_pool(model, out, contamination=0.2)
+    assert bool(~keep[model.log_likelihood(out).argmin()]) and keep.sum() == 4
+
+
+def test_unknown_pool_objective_is_refused(tiny_model):
+    x_u, out_u, _, _ = _batches(tiny_model)
+    with pytest.raises(ValueError, match="trim, normal, marginal"):
+        joint_objective(tiny_model, x_u, out_u, pool="drop")

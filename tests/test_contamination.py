@@ -1,0 +1,46 @@
+"""A contaminated unlabeled pool: the pool objective's options and the ablation's guard against
+reusing cells trained with other options."""
+
+import pytest
+from tiny import TINY
+
+from flowgmm_ae.ablation import run_ablation
+from flowgmm_ae.errors import ConfigError, FlowgmmAEError
+from flowgmm_ae.training import TrainConfig, train
+
+
+def test_learned_weights_need_the_marginal_pool(tmp_path):
+    with pytest.raises(ConfigError, match="needs pool='marginal'") as caught:
+        train(TrainConfig(out=str(tmp_path / "a"), learn_weights=True, **TINY))
+    assert caught.value.fields == ("learn_weights", "pool")
+    with pytest.raises(ConfigError, match="pool='drop': choose from trim, normal, marginal"):
+        train(TrainConfig(out=str(tmp_path / "b"), pool="drop", **TINY))
+
+
+def test_pool_objective_changes_training_only_on_a_contaminated_pool(tmp_path):
+    def scores(name: str, **options) -> list:
+        config = TrainConfig(out=str(tmp_path / name), labeled_frac=0.2, seed=1, **TINY, **options)
+        return train(config).metrics["scores"]
+
+    assert scores("clean-trim", pool="trim") == scores("clean-marginal", pool="marginal")
+    assert scores("dirty-trim", contamination=0.2) != scores(
+        "dirty-marginal", contamination=0.2, pool="marginal"
+    )
+
+
+def test_a_resumed_grid_refuses_cells_trained_with_other_options(tmp_path):
+    base = TrainConfig(**{**TINY, "out": None})
+    grid = dict(variants=("gmm",), budgets=(0.2,), seeds=(0,), echo=lambda _: None, contaminations=(0.2,))
+    run_ablation(tmp_path / "grid", base, **grid)
+    run_ablation(tmp_path / "grid", base, **grid)  # same options: reused
+    marginal = TrainConfig(**{**TINY, "out": None, "pool": "marginal"})
+    with pytest.raises(FlowgmmAEError, match=r"pool='trim' \(grid: 'marginal'\)"):
+        run_ablation(tmp_path / "grid", marginal, **grid)
+
+
+def test_records_without_a_pool_were_trained_with_the_marginal():
+    from flowgmm_ae.runs import train_config_from_record
+
+    assert train_config_from_record({"contamination": 0.1}).pool == "marginal"
+    assert train_config_from_record({"contamination": 0.0}).pool == "trim"  # unused on a clean pool
+    assert train_config_from_record({"contamination": 0.1, "pool": "trim"}).pool == "trim"
