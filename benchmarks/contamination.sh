@@ -11,8 +11,9 @@
 # trains only the new cells.
 #
 # The clean-pool cells (c = 0) are the ones of the PneumoniaMNIST grid at the same defaults
-# (benchmarks/ablation_pneumoniamnist.sh): when that grid's folder exists they are copied, not
-# retrained. About 35 minutes on 2 CPU cores then (about 55 without them).
+# (benchmarks/ablation_pneumoniamnist.sh; CLEAN names another folder, e.g.
+# benchmarks/results/strong_classifier_chestxray2017): when that folder exists they are copied, not
+# retrained (ablate checks that their options match). About 35 minutes on 2 CPU cores then (about 55 without them).
 #   FLOWGMM_AE_DATA=../shared/data DATASET=pneumoniamnist bash benchmarks/contamination.sh
 # Then: python benchmarks/robustness_tables.py contamination benchmarks/results/contamination_pneumoniamnist
 set -euo pipefail
@@ -23,7 +24,7 @@ out="benchmarks/results/contamination_${dataset}"
 [ "$pool" = trim ] || out="${out}_${pool}"
 methods="${METHODS-cnn,deepsad,devnet}"  # the encoder-head classifier (supervised) left out to save CPU: cnn is the strong classifier
 mkdir -p "$out/runs"
-clean="benchmarks/results/ablation_${dataset}_honest/runs"
+clean="${CLEAN:-benchmarks/results/ablation_${dataset}_honest}/runs"
 if [ -d "$clean" ]; then
   for variant in gmm ${methods//,/ }; do
     for seed in 0 1 2 3 4; do
