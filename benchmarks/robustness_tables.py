@@ -9,7 +9,13 @@ subset, same hidden anomalies).
 against every normal image (the run's own score), the paired unseen-AUC difference to the CNN, and,
 as a diagnostic that chose nothing, flowgmm-ae's unseen AUC under each of its other scores (read
 from scores.csv). ``contamination``: test AUC at each contamination, and each method's paired fall
-from its own clean-pool AUC, against the CNN's fall. Writes ``robustness.md`` into the folder.
+from its own clean-pool AUC, against the CNN's fall; ``--also NAME=FOLDER`` adds flowgmm-ae rows
+from other folders (other --pool objectives):
+
+    python benchmarks/robustness_tables.py contamination benchmarks/results/contamination_pneumoniamnist \\
+        --also "flowgmm-ae, marginal pool"=benchmarks/results/contamination_pneumoniamnist_marginal
+
+Writes ``robustness_<kind>.md`` into the folder.
 """
 
 from __future__ import annotations
@@ -119,38 +125,45 @@ def subtypes_table(folder: Path) -> str:
     return "\n".join(lines)
 
 
-def contamination_table(folder: Path, budget: float = 0.05) -> str:
+def contamination_table(folder: Path, budget: float = 0.05, also: dict[str, Path] | None = None) -> str:
+    """``also`` adds flowgmm-ae's cells of other folders (say, other --pool objectives) as rows
+    named by its keys, paired seed by seed with this folder's CNN cells."""
     auc: dict[str, dict[float, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
-    for cell in _cells(folder):
-        if float(cell["f"]) != budget:
-            continue
-        auc[cell["variant"]][cell["c"]][cell["seed"]] = cell["metrics"]["test"]["auc"]
+    sources = [(folder, None), *((path, name) for name, path in (also or {}).items())]
+    for source, name in sources:
+        for cell in _cells(source):
+            if float(cell["f"]) != budget or (name and cell["variant"] != "gmm"):
+                continue
+            auc[name or cell["variant"]][cell["c"]][cell["seed"]] = cell["metrics"]["test"]["auc"]
     levels = sorted({c for per in auc.values() for c in per})
+    dirty_levels = [c for c in levels if c > 0]
     header = " | ".join(f"test AUC, c = {c:g}" for c in levels)
+    falls = " | ".join(f"fall at c = {c:g} (paired)" for c in dirty_levels)
     lines = [
         f"# Unlabeled pools that hold anomalies ({folder})",
         "",
-        f"| method | {header} | fall at c = {levels[-1]:g} (paired) | fall / {REFERENCE}'s fall |",
-        "|---|" + "---|" * (len(levels) + 2),
+        f"| method | {header} | {falls} | fall / {REFERENCE}'s fall at c = {levels[-1]:g} |",
+        "|---|" + "---|" * (len(levels) + len(dirty_levels) + 1),
     ]
 
-    def fall(variant: str) -> dict[int, float]:
-        clean, dirty = auc[variant].get(0.0, {}), auc[variant].get(levels[-1], {})
+    def fall(variant: str, level: float) -> dict[int, float]:
+        clean, dirty = auc[variant].get(0.0, {}), auc[variant].get(level, {})
         return {s: clean[s] - dirty[s] for s in set(clean) & set(dirty)}
 
-    reference_fall = fall(REFERENCE) if REFERENCE in auc else {}
-    for variant in sorted(auc, key=lambda v: v != "gmm"):
+    order = sorted(auc, key=lambda v: (v != "gmm", v not in (also or {}), v))
+    reference_fall = fall(REFERENCE, levels[-1]) if REFERENCE in auc else {}
+    for variant in order:
         cells = [_mean_std(list(auc[variant][c].values())) if auc[variant].get(c) else "–" for c in levels]
-        drop = fall(variant)
+        drops = [fall(variant, c) for c in dirty_levels]
+        last = drops[-1] if drops else {}
         ratio = (
-            f"{np.mean(list(drop.values())) / np.mean(list(reference_fall.values())):.2f}"
-            if drop and reference_fall and np.mean(list(reference_fall.values())) != 0
+            f"{np.mean(list(last.values())) / np.mean(list(reference_fall.values())):.2f}"
+            if last and reference_fall and np.mean(list(reference_fall.values())) != 0
             else "–"
         )
-        fall_text = _mean_std(list(drop.values())) if drop else "–"
-        lines.append(
-            f"| {NAMES.get(variant, variant)} | " + " | ".join(cells) + f" | {fall_text} | {ratio} |"
-        )
+        fall_texts = [_mean_std(list(d.values())) if d else "–" for d in drops]
+        row = [NAMES.get(variant, variant), *cells, *fall_texts, ratio]
+        lines.append("| " + " | ".join(row) + " |")
     lines += [
         "",
         f"Paired against {REFERENCE} at each contamination (Δ test AUC, seeds won, Wilcoxon p):",
@@ -159,7 +172,7 @@ def contamination_table(folder: Path, budget: float = 0.05) -> str:
     for c in levels:
         parts = [
             f"{NAMES.get(v, v)} {_paired(auc[v][c], auc[REFERENCE].get(c, {}))}"
-            for v in sorted(auc, key=lambda v: v != "gmm")
+            for v in order
             if v != REFERENCE and auc[v].get(c)
         ]
         lines.append(f"- c = {c:g}: " + "; ".join(parts))
@@ -171,11 +184,24 @@ def main() -> None:
     parser.add_argument("kind", choices=["subtypes", "contamination"])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--budget", type=float, default=0.05, help="Label budget (contamination).")
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="NAME=FOLDER",
+        help="contamination: add flowgmm-ae's cells of FOLDER as the row NAME (repeatable).",
+    )
     args = parser.parse_args()
+    also = {}
+    for item in args.also:
+        name, _, path = item.partition("=")
+        if not path:
+            parser.error(f"--also {item!r} is not NAME=FOLDER")
+        also[name] = Path(path)
     if args.kind == "subtypes":
         text = subtypes_table(args.folder)
     else:
-        text = contamination_table(args.folder, args.budget)
+        text = contamination_table(args.folder, args.budget, also)
     (args.folder / f"robustness_{args.kind}.md").write_text(text)
     print(text)
 

@@ -52,11 +52,12 @@ def apply_protocol(dataset: ImageDataset, config: TrainConfig, announce: bool = 
         )
         log.warning(f"{config.run_name()}: the {len(split.labeled)} labeled anomalies are unused ({hint})")
     uses_prior = get_method(config.method).uses_priors
-    if announce and config.contamination > 0 and uses_prior and config.uses_labels():
+    marginal = config.pool == "marginal" or config.learn_weights
+    if announce and config.contamination > 0 and uses_prior and config.uses_labels() and marginal:
         log.warning(
-            "contamination > 0 with the mixture prior explains the unlabeled pool by the mixture "
-            "marginal; on PneumoniaMNIST at 10 % this collapsed (the anomaly component took the normal "
-            "images: test AUC 0.30, README 'Unlabeled pools that hold anomalies')"
+            "pool='marginal' explains the contaminated unlabeled pool by the mixture marginal; on "
+            "PneumoniaMNIST at 10 % this collapsed (the anomaly component took the normal images: "
+            "test AUC 0.30, README 'Unlabeled pools that hold anomalies'); pool='trim' did not"
         )
     labelable = subtype_mask(dataset.train.labels, dataset.train.subtypes, config.labeled_subtypes)
     val_labels = limit_validation_labels(

@@ -44,3 +44,17 @@ def test_records_without_a_pool_were_trained_with_the_marginal():
     assert train_config_from_record({"contamination": 0.1}).pool == "marginal"
     assert train_config_from_record({"contamination": 0.0}).pool == "trim"  # unused on a clean pool
     assert train_config_from_record({"contamination": 0.1, "pool": "trim"}).pool == "trim"
+
+
+def test_only_the_marginal_pool_warns_of_its_collapse(tmp_path, caplog):
+    from flowgmm_ae.data import load_dataset
+    from flowgmm_ae.protocol import apply_protocol
+
+    config = TrainConfig(**TINY, labeled_frac=0.2, contamination=0.1)
+    dataset = load_dataset(config.dataset, image_size=config.image_size, seed=0)
+    with caplog.at_level("WARNING"):
+        apply_protocol(dataset, config)
+    assert "collapsed" not in caplog.text
+    with caplog.at_level("WARNING"):
+        apply_protocol(dataset, TrainConfig(**TINY, labeled_frac=0.2, contamination=0.1, pool="marginal"))
+    assert "pool='marginal'" in caplog.text and "collapsed" in caplog.text
