@@ -6,9 +6,11 @@
 # batch's most anomalous fraction c out, POOL=marginal explains the pool by the mixture marginal
 # with weights (1 - c, c) as FlowGMM does, POOL=normal takes it as normal. DATASET picks the data
 # set (default pneumoniamnist; chestxray2017 too), CONTAMINATIONS the levels (default 0,0.05,0.1),
-# METHODS the baselines (default cnn,deepsad,devnet; "" for flowgmm-ae alone). A POOL other than
-# trim writes to its own folder (..._marginal, ..._normal). Resumable: rerunning with more levels
-# trains only the new cells.
+# METHODS the baselines (default cnn,deepsad,devnet; "" for flowgmm-ae alone), ASSUMED the
+# contamination flowgmm-ae assumes when it differs from the true one (--assumed-contamination; e.g.
+# ASSUMED=0.05 with CONTAMINATIONS=0,0.1). A POOL other than trim, or an ASSUMED, writes to its own
+# folder (..._marginal, ..._normal, ..._assumed0.05) and copies no clean cells. Resumable: rerunning
+# with more levels trains only the new cells.
 #
 # The clean-pool cells (c = 0) are the ones of the PneumoniaMNIST grid at the same defaults
 # (benchmarks/ablation_pneumoniamnist.sh; CLEAN names another folder, e.g.
@@ -22,10 +24,15 @@ dataset="${DATASET:-pneumoniamnist}"
 pool="${POOL:-trim}"
 out="benchmarks/results/contamination_${dataset}"
 [ "$pool" = trim ] || out="${out}_${pool}"
+assumed=()
+if [ -n "${ASSUMED:-}" ]; then
+  out="${out}_assumed${ASSUMED}"
+  assumed=(--assumed-contamination "$ASSUMED")
+fi
 methods="${METHODS-cnn,deepsad,devnet}"  # the encoder-head classifier (supervised) left out to save CPU: cnn is the strong classifier
 mkdir -p "$out/runs"
 clean="${CLEAN:-benchmarks/results/ablation_${dataset}_honest}/runs"
-if [ -d "$clean" ]; then
+if [ -d "$clean" ] && [ -z "${ASSUMED:-}" ]; then
   for variant in gmm ${methods//,/ }; do
     for seed in 0 1 2 3 4; do
       cell="$variant-f0.05-s$seed"
@@ -35,4 +42,4 @@ if [ -d "$clean" ]; then
 fi
 flowgmm-ae ablate --dataset "$dataset" --priors gmm --baselines "$methods" \
   --labeled-fracs 0.05 --seeds 0,1,2,3,4 --contaminations "${CONTAMINATIONS:-0,0.05,0.1}" \
-  --pool "$pool" --out "$out" 2>&1 | tee "$out.log"
+  --pool "$pool" "${assumed[@]}" --out "$out" 2>&1 | tee "$out.log"

@@ -171,8 +171,8 @@ def _cell_options(config: TrainConfig) -> dict[str, Any]:
     options = {name: getattr(config, name) for name in _CELL_FIELDS}
     if get_method(config.method).uses_priors:
         options["prior"] = config.prior
-        # the pool objective acts only on a contaminated pool (or with learned weights)
-        options["pool"] = config.pool if config.contamination > 0 or config.learn_weights else "normal"
+        options["pool"] = config.pool_objective()
+        options["assumed_contamination"] = config.pool_contamination()
     return options
 
 

@@ -66,7 +66,7 @@ class AEFlowMethod(Method):
         prior = build_prior(
             config.prior,
             model_config.latent_dim,
-            contamination=config.contamination,
+            contamination=config.pool_contamination(),
             learn_weights=config.learn_weights,
             learn_means=not config.freeze_means,
             learn_scales=not config.freeze_scales,
@@ -107,8 +107,8 @@ class AEFlowMethod(Method):
             y_labeled if has_labels else None,
             alpha=config.alpha,
             labeled_weight=config.labeled_weight,
-            pool=config.pool if config.contamination > 0 or config.learn_weights else "normal",
-            contamination=config.contamination,
+            pool=config.pool_objective(),
+            contamination=config.pool_contamination(),
             class_weight=config.class_weight,
         )
         return StepLoss(terms.total, terms.as_floats())

@@ -306,13 +306,21 @@ def _comma_list(kind: type) -> Callable[[click.Context, click.Parameter, str | N
     help="Fraction of unrevealed anomalies mixed into the unlabeled set.",
 )
 @click.option(
+    "--assumed-contamination",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=None,
+    help="The anomalous fraction of the unlabeled pool that --pool assumes [default: --contamination]. "
+    "Set it alone for a pool that came contaminated.",
+)
+@click.option(
     "--pool",
     type=click.Choice(POOL_OBJECTIVES),
     default=TrainConfig.pool,
     show_default=True,
-    help="How the mixture prior explains an unlabeled pool holding --contamination anomalies: trim "
-    "leaves each batch's most anomalous fraction out, marginal uses the mixture marginal (FlowGMM; "
-    "collapsed at 10 %% on PneumoniaMNIST), normal takes the pool as normal.",
+    help="How the mixture prior explains an unlabeled pool holding anomalies "
+    "(--assumed-contamination): trim leaves each batch's most anomalous fraction out, marginal uses "
+    "the mixture marginal (FlowGMM; collapsed at 10 %% on PneumoniaMNIST), normal takes the pool as "
+    "normal.",
 )
 @click.option("--freeze-means", is_flag=True, help="Keep the mixture means at their initial values.")
 @click.option(
@@ -778,6 +786,12 @@ def data_info_command(
     help="As for train; the gmm prior's cells under contamination.",
 )
 @click.option(
+    "--assumed-contamination",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=None,
+    help="As for train (default: each cell's contamination); the gmm prior's cells.",
+)
+@click.option(
     "--plot-budget",
     type=float,
     default=None,
@@ -808,6 +822,7 @@ def ablate_command(
     subtype_sets,
     contaminations,
     pool,
+    assumed_contamination,
     plot_budget,
     out,
 ) -> None:
@@ -846,6 +861,7 @@ def ablate_command(
         class_weight=class_weight,
         norm=norm,
         pool=pool,
+        assumed_contamination=assumed_contamination,
     )
     budgets = n_labeled if n_labeled is not None else labeled_fracs
     try:

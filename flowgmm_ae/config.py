@@ -29,10 +29,13 @@ class TrainConfig:
     labeled_frac: float = 0.05
     n_labeled: int | None = None
     labeled_subtypes: list[str] | None = None  # label only these anomaly subtypes (None: every one)
-    contamination: float = 0.0
-    # How the mixture explains a pool said to hold `contamination` anomalies: "trim" leaves each
-    # batch's most anomalous ⌈ε·B⌉ out; "marginal" (FlowGMM's, implied by learn_weights) collapsed at
-    # 10 % on PneumoniaMNIST; "normal" takes the pool as normal (objectives.py)
+    contamination: float = 0.0  # fraction of the unlabeled pool replaced by hidden anomalies
+    # The anomalous fraction ε of the pool the objective assumes (None: `contamination`). A pool that
+    # came contaminated, or a guess that differs from the truth, sets this alone.
+    assumed_contamination: float | None = None
+    # How the mixture explains a pool assumed to hold ε anomalies: "trim" leaves each batch's most
+    # anomalous ⌈ε·B⌉ out; "marginal" (FlowGMM's, needed by learn_weights) collapsed at 10 % on
+    # PneumoniaMNIST; "normal" takes the pool as normal (objectives.py)
     pool: str = "trim"
     learn_weights: bool = False
     freeze_means: bool = False  # keep the mixture means at their initial values
@@ -75,6 +78,14 @@ class TrainConfig:
     precision: str = "fp32"  # or "bf16": autocast for encoder/decoder; flow and prior stay float32
     out: str | None = None
     progress: bool = True
+
+    def pool_contamination(self) -> float:
+        """ε, the anomalous fraction of the unlabeled pool the objective and the mixture weights assume."""
+        return self.contamination if self.assumed_contamination is None else self.assumed_contamination
+
+    def pool_objective(self) -> str:
+        """The pool objective in force: ``pool`` once ε > 0 (or the weights are learned), else "normal"."""
+        return self.pool if self.pool_contamination() > 0 or self.learn_weights else "normal"
 
     def resolved_stride(self) -> int:
         if self.stride is not None:
@@ -138,6 +149,11 @@ class TrainConfig:
         for name, value in asdict(self).items():
             if isinstance(value, float) and not math.isfinite(value):
                 raise ConfigError(f"{name}={value} must be a finite number", name)
+        if self.assumed_contamination is not None and not 0 <= self.assumed_contamination < 1:
+            raise ConfigError(
+                f"assumed_contamination={self.assumed_contamination} must lie in [0, 1)",
+                "assumed_contamination",
+            )
         if self.lr <= 0:
             raise ConfigError(f"lr={self.lr} must be positive", "lr")
         if (self.encoder_weights or self.finetune_encoder) and self.encoder != "wrn50":

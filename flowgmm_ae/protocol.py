@@ -52,8 +52,8 @@ def apply_protocol(dataset: ImageDataset, config: TrainConfig, announce: bool = 
         )
         log.warning(f"{config.run_name()}: the {len(split.labeled)} labeled anomalies are unused ({hint})")
     uses_prior = get_method(config.method).uses_priors
-    marginal = config.pool == "marginal" or config.learn_weights
-    if announce and config.contamination > 0 and uses_prior and config.uses_labels() and marginal:
+    marginal = config.pool_objective() == "marginal"
+    if announce and uses_prior and config.uses_labels() and marginal:
         log.warning(
             "pool='marginal' explains the contaminated unlabeled pool by the mixture marginal; on "
             "PneumoniaMNIST at 10 % this collapsed (the anomaly component took the normal images: "
