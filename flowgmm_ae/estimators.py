@@ -133,7 +133,8 @@ class Detector:
         labeled_anomalies: ArrayLike | None = None,
         validation: tuple[ArrayLike, ArrayLike] | Split | None = None,
     ) -> Detector:
-        """Train on ``unlabeled`` images (assumed normal, or mostly: see ``contamination``) and the
+        """Train on ``unlabeled`` images (assumed normal; a pool with a fraction ε of anomalies in it
+        sets ``assumed_contamination=ε`` and is trimmed, see ``pool``) and the
         ``labeled_anomalies``; thresholds and the combined score's scale come from ``validation``
         ((images, labels)). Without ``validation`` a seeded ``val_frac`` of the unlabeled images is
         held out as normal validation images (arrays carry no patient ids: pass ``validation`` to
