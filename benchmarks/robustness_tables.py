@@ -176,6 +176,14 @@ def contamination_table(folder: Path, budget: float = 0.05, also: dict[str, Path
             if v != REFERENCE and auc[v].get(c)
         ]
         lines.append(f"- c = {c:g}: " + "; ".join(parts))
+    if also:
+        lines += ["", "The other pool objectives paired against flowgmm-ae's default (trim):", ""]
+        for c in dirty_levels:
+            parts = [
+                f"{name} {_paired(auc[name][c], auc['gmm'].get(c, {}))}" for name in also if auc[name].get(c)
+            ]
+            if parts:
+                lines.append(f"- c = {c:g}: " + "; ".join(parts))
     return "\n".join(lines) + "\n"
 
 
