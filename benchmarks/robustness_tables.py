@@ -146,14 +146,23 @@ def contamination_table(folder: Path, budget: float = 0.05, also: dict[str, Path
         "|---|" + "---|" * (len(levels) + len(dirty_levels) + 1),
     ]
 
+    def clean_auc(variant: str) -> dict[int, float]:
+        """A variant's clean-pool AUC; an ``also`` row without clean cells falls from flowgmm-ae's
+        (on a clean pool the pool objectives are one objective, unless an ε is assumed)."""
+        if auc[variant].get(0.0) or variant not in (also or {}):
+            return auc[variant].get(0.0, {})
+        return auc["gmm"].get(0.0, {})
+
     def fall(variant: str, level: float) -> dict[int, float]:
-        clean, dirty = auc[variant].get(0.0, {}), auc[variant].get(level, {})
+        clean, dirty = clean_auc(variant), auc[variant].get(level, {})
         return {s: clean[s] - dirty[s] for s in set(clean) & set(dirty)}
 
     order = sorted(auc, key=lambda v: (v != "gmm", v not in (also or {}), v))
     reference_fall = fall(REFERENCE, levels[-1]) if REFERENCE in auc else {}
     for variant in order:
         cells = [_mean_std(list(auc[variant][c].values())) if auc[variant].get(c) else "–" for c in levels]
+        if not auc[variant].get(0.0) and clean_auc(variant):
+            cells[0] = "(flowgmm-ae's)"
         drops = [fall(variant, c) for c in dirty_levels]
         last = drops[-1] if drops else {}
         ratio = (
@@ -202,7 +211,7 @@ def main() -> None:
     args = parser.parse_args()
     also = {}
     for item in args.also:
-        name, _, path = item.partition("=")
+        name, _, path = item.rpartition("=")  # a name may hold "=", a path rarely
         if not path:
             parser.error(f"--also {item!r} is not NAME=FOLDER")
         also[name] = Path(path)
