@@ -58,3 +58,20 @@ def test_only_the_marginal_pool_warns_of_its_collapse(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         apply_protocol(dataset, TrainConfig(**TINY, labeled_frac=0.2, contamination=0.1, pool="marginal"))
     assert "pool='marginal'" in caplog.text and "collapsed" in caplog.text
+
+
+def test_an_assumed_contamination_alone_trims_a_clean_pool(tmp_path):
+    def scores(name: str, **options) -> list:
+        config = TrainConfig(out=str(tmp_path / name), labeled_frac=0.2, seed=1, **TINY, **options)
+        return train(config).metrics["scores"]
+
+    assert scores("clean", pool="trim") != scores("clean-assumed", assumed_contamination=0.2)
+
+
+def test_the_assumed_contamination_defaults_to_the_mixed_in_one(tmp_path):
+    assert TrainConfig(contamination=0.1).pool_contamination() == 0.1
+    assert TrainConfig(contamination=0.1, assumed_contamination=0.05).pool_contamination() == 0.05
+    assert TrainConfig(contamination=0.1, assumed_contamination=0.0).pool_objective() == "normal"
+    assert TrainConfig(assumed_contamination=0.1, pool="marginal").pool_objective() == "marginal"
+    with pytest.raises(ConfigError, match=r"assumed_contamination=1.5 must lie in \[0, 1\)"):
+        train(TrainConfig(out=str(tmp_path / "a"), assumed_contamination=1.5, **TINY))
