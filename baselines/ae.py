@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from baselines.common import batched_scores, make_decoder, make_encoder
+from flowgmm_ae.baselines.common import batched_scores, make_decoder, make_encoder
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.methods import Method, StepLoss, register_method
 from flowgmm_ae.objectives import structural_dissimilarity

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.common import balanced_bce, batched_scores
+from flowgmm_ae.baselines.common import balanced_bce, batched_scores
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.methods import Method, StepLoss, register_method
 

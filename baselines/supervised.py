@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from baselines.common import EncoderWithHead, balanced_bce, batched_scores
+from flowgmm_ae.baselines.common import EncoderWithHead, balanced_bce, batched_scores
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.methods import Method, StepLoss, register_method
 

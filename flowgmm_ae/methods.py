@@ -5,17 +5,21 @@ one step (an unlabeled batch and a labeled batch of anomalies), its optimiser an
 scores; the loop in :mod:`flowgmm_ae.loop` trains any of them the same way. A method registers
 itself with :func:`register_method`; the CLI's ``--method`` choices, ``ablate``'s axes and the
 config's checks all read this registry. AE-FLOW with either prior lives in
-:mod:`flowgmm_ae.aeflow_method`; the baselines in the top-level ``baselines`` package. Both are
-imported on the registry's first use (:data:`BUILTIN_MODULES`), never by this module at import time,
-so nothing here imports its own plug-ins back.
+:mod:`flowgmm_ae.aeflow_method`; the baselines in :mod:`flowgmm_ae.baselines`. Both are imported
+on the registry's first use (:data:`BUILTIN_MODULES`), never by this module at import time, so
+nothing here imports its own plug-ins back.
 
 Adding a method: subclass :class:`Method` in a new file and decorate it with
-``@register_method`` (README, "Adding a method").
+``@register_method`` (docs/extending.md). An installed distribution registers its methods by
+naming the module that defines them in the entry-point group ``flowgmm_ae.methods``
+(:data:`PLUGIN_GROUP`); the registry imports it on first use too.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
@@ -145,7 +149,13 @@ class Method:
 
 # Modules whose import registers the built-in methods (and priors); imported on the registry's
 # first use, so that this module imports none of them.
-BUILTIN_MODULES = ("flowgmm_ae.aeflow_method", "baselines")
+BUILTIN_MODULES = ("flowgmm_ae.aeflow_method", "flowgmm_ae.baselines")
+# Entry-point group of installed plug-ins: each entry names a module (or an object in it) whose
+# import registers methods or priors, e.g. in a plug-in's pyproject.toml
+#   [project.entry-points."flowgmm_ae.methods"]
+#   mymethod = "my_package.my_method"
+PLUGIN_GROUP = "flowgmm_ae.methods"
+log = logging.getLogger(__name__)
 _METHODS: dict[str, type[Method]] = {}
 _builtins_loaded = False
 
@@ -171,6 +181,19 @@ def _load_builtins() -> None:
         _builtins_loaded = True
         for module in BUILTIN_MODULES:
             importlib.import_module(module)
+        _load_plugins()
+
+
+def _load_plugins() -> None:
+    """Import every entry point of :data:`PLUGIN_GROUP`. A plug-in that fails to import is
+    reported and skipped: one broken installed package must not take the built-in methods down."""
+    for entry_point in importlib.metadata.entry_points(group=PLUGIN_GROUP):
+        try:
+            entry_point.load()
+        except Exception as error:  # whatever a third-party import raises
+            log.warning(
+                f"flowgmm-ae plug-in {entry_point.name!r} ({entry_point.value}) failed to load: {error}"
+            )
 
 
 def method_names() -> tuple[str, ...]:

@@ -8,8 +8,8 @@ import pytest
 import torch
 from tiny import TINY as TINY_16PX
 
-from baselines.deepsad import DeepSADNet
-from baselines.devnet import deviation_loss
+from flowgmm_ae.baselines.deepsad import DeepSADNet
+from flowgmm_ae.baselines.devnet import deviation_loss
 from flowgmm_ae.training import TrainConfig, train
 
 TINY = {**TINY_16PX, "image_size": 32, "stride": 8, "labeled_frac": 0.1}

@@ -7,7 +7,7 @@ import pytest
 import torch
 from tiny import TINY
 
-from baselines.cnn import WEIGHT_DECAY, CNNBaseline, PlainCNN
+from flowgmm_ae.baselines.cnn import WEIGHT_DECAY, CNNBaseline, PlainCNN
 from flowgmm_ae.methods import baseline_names, get_method, score_names
 from flowgmm_ae.training import TrainConfig, train
 
@@ -95,7 +95,7 @@ def test_cnn_scores_do_not_depend_on_batch_mates():
 
 
 def test_training_flips_change_the_loss_inputs(monkeypatch):
-    import baselines.cnn as cnn
+    import flowgmm_ae.baselines.cnn as cnn
 
     seen = []
     model = PlainCNN(1, 16)

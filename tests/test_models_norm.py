@@ -11,9 +11,9 @@ import torch
 from click.testing import CliRunner
 from tiny import TINY, tiny_cli_args
 
-from baselines.deepsad import DeepSADNet
 from flowgmm_ae import runs
 from flowgmm_ae.aeflow_method import AEFlowMethod
+from flowgmm_ae.baselines.deepsad import DeepSADNet
 from flowgmm_ae.cli import main
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.io import save_weights, write_json

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 from tiny import TINY
 
-from baselines.deepsad import DeepSADBaseline
+from flowgmm_ae.baselines.deepsad import DeepSADBaseline
 from flowgmm_ae.data.base import Split
 from flowgmm_ae.data.splits import limit_validation_labels, validation_anomaly_budget
 from flowgmm_ae.objectives import structural_dissimilarity

@@ -1,9 +1,8 @@
-"""Estimators of the baselines (the methods themselves live in the top-level ``baselines``
-package): the same ``fit`` / ``score_samples`` / ``predict`` / ``save`` contract as
-:class:`flowgmm_ae.FlowGMMAE`.
+"""Estimators of the baselines: the same ``fit`` / ``decision_function`` / ``predict`` / ``save``
+contract as :class:`flowgmm_ae.FlowGMMAE`.
 
     from flowgmm_ae.baselines import CNN
-    clf = CNN(epochs=25).fit(x_normal, x_anomalous)
+    clf = CNN(epochs=25).fit(x, y)   # y: 1 = known anomaly, 0 = unlabeled
 """
 
 from __future__ import annotations
