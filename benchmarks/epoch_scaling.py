@@ -23,6 +23,7 @@ import torch
 from flowgmm_ae import training
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.data.synthetic import make_synthetic
+from flowgmm_ae.runtime import keep_freed_memory
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -84,4 +85,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    keep_freed_memory()  # as the flowgmm-ae command does (flowgmm_ae/runtime.py)
     main()

@@ -15,6 +15,7 @@ import csv
 import time
 from pathlib import Path
 
+from flowgmm_ae.runtime import keep_freed_memory
 from flowgmm_ae.training import TrainConfig, train
 
 SETTINGS: dict[str, dict] = {
@@ -70,4 +71,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    keep_freed_memory()  # as the flowgmm-ae command does (flowgmm_ae/runtime.py)
     main()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 from click.core import ParameterSource
+from tqdm.auto import tqdm
 
 from flowgmm_ae.ablation import run_ablation
 from flowgmm_ae.data import (
@@ -45,12 +46,14 @@ METRIC_COLUMNS = ("auc", "auprc", "f1", "acc", "sen", "spe", "threshold")
 
 
 class _ClickHandler(logging.Handler):
-    """Shows the library's warnings prominently on stderr."""
+    """The library's messages on stderr, warnings prominently; written through tqdm so that a
+    progress bar on the terminal is redrawn below them instead of being torn."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        colour = "yellow" if record.levelno >= logging.WARNING else None
-        prefix = f"{record.levelname}: " if record.levelno >= logging.WARNING else ""
-        click.secho(prefix + record.getMessage(), fg=colour, err=True)
+        warning = record.levelno >= logging.WARNING
+        message = (f"{record.levelname}: " if warning else "") + record.getMessage()
+        with tqdm.external_write_mode(file=sys.stderr):
+            click.secho(message, fg="yellow" if warning else None, err=True)  # no colour off a terminal
 
 
 class _RegistryChoice(click.Choice):

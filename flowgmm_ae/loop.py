@@ -1,6 +1,7 @@
 """The training loop, in small steps: mixed labeled/unlabeled batches under a method's loss.
 
-Read top to bottom: :func:`fit` starts a :class:`Session` (seeds, model, data-dependent
+Read top to bottom: :func:`fit` starts a :class:`Session` (seeds a fork of torch's global
+generator, so the caller's random state is untouched; builds the model, data-dependent
 initialisation, optimiser, optional resume), runs :func:`run_epoch` and :func:`end_epoch`
 (validation, history, checkpoint) for every epoch, and returns the weights each selection rule
 would keep. Each step (:func:`train_step`, shared with ``benchmarks/throughput.py``) draws one
@@ -141,20 +142,25 @@ def fit(
     """Train ``method`` on ``data`` as ``config`` says. With ``run_dir`` a checkpoint, the last
     epoch's weights and train_log.csv are kept there at every epoch's end (``resume`` continues
     from that checkpoint; on the CPU the result is identical to an uninterrupted run)."""
-    session = start_session(method, config, data, device, ctx, run_dir, resume)
-    done_before = (session.state.epoch - 1) * session.steps_per_epoch + session.state.step
-    progress = tqdm(
-        total=config.epochs * session.steps_per_epoch,
-        initial=done_before,
-        disable=not (config.progress and ctx.is_main),
-        unit="step",
-    )
-    while session.state.epoch <= config.epochs:
-        run_epoch(session, progress)
-        end_epoch(session, progress)
-    progress.close()
-    session.feeder.close()
-    return finish(session)
+    # The loop seeds torch's global generator (weight initialisation, dropout and latent noise draw
+    # from it) on a fork of it: the caller's random streams are as they were once fit returns.
+    cuda_devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda_devices):
+        session = start_session(method, config, data, device, ctx, run_dir, resume)
+        done_before = (session.state.epoch - 1) * session.steps_per_epoch + session.state.step
+        progress = tqdm(
+            total=config.epochs * session.steps_per_epoch,
+            initial=done_before,
+            # None: tqdm shows the bar on a terminal only, so a log holds no carriage-return refreshes.
+            disable=None if config.progress and ctx.is_main else True,
+            unit="step",
+        )
+        while session.state.epoch <= config.epochs:
+            run_epoch(session, progress)
+            end_epoch(session)
+        progress.close()
+        session.feeder.close()
+        return finish(session)
 
 
 def local_batch_sizes(config: TrainConfig, ctx: distributed.DistContext) -> tuple[int, int]:
@@ -182,7 +188,6 @@ def start_session(
     when resuming."""
     _, labeled_batch = local_batch_sizes(config, ctx)  # the feeder shares out the unlabeled batch
     torch.manual_seed(config.seed + ctx.rank)  # rank 0 as a single process; DDP copies its weights
-    np.random.seed(config.seed)
     pin = device.type == "cuda"
     feeder = BatchFeeder(data.images, data.unlabeled, config.batch_size, ctx, pin, config.loader_workers)
     # channels_last on the CPU too: alone 1.35x faster steps at 64 px; on top of the allocator
@@ -343,7 +348,7 @@ def _count_bad_step(session: Session) -> None:
         )
 
 
-def end_epoch(session: Session, progress: tqdm) -> None:
+def end_epoch(session: Session) -> None:
     """Validation of the epoch just trained, its history row, the best weights so far, and the
     checkpoint; then the loop moves to the next epoch."""
     s, state, config = session, session.state, session.config
@@ -357,9 +362,7 @@ def end_epoch(session: Session, progress: tqdm) -> None:
     state.history.append(row)
     if s.ctx.is_main:
         terms = "  ".join(f"{k} {v / max(state.n_done, 1):.3f}" for k, v in state.sums.items())
-        progress.write(
-            f"epoch {state.epoch}/{config.epochs}  {terms}  val AUC ({config.score}) {val_auc:.4f}"
-        )
+        log.info(f"epoch {state.epoch}/{config.epochs}  {terms}  val AUC ({config.score}) {val_auc:.4f}")
     if not math.isnan(val_auc) and val_auc > state.best_auc:
         state.best_auc, state.best_state = val_auc, copy.deepcopy(s.model.state_dict())
     if not math.isnan(val_auc_all) and val_auc_all > state.best_auc_all:

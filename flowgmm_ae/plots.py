@@ -1,31 +1,44 @@
-"""Figures for a run: ROC curves, score histograms and the training curve. Matplotlib, no display."""
+"""Figures for a run: ROC curves, score histograms and the training curve.
+
+Drawn with matplotlib's object API (a :class:`~matplotlib.figure.Figure` saved through its own Agg
+canvas), never through pyplot: importing this module or drawing a figure leaves the caller's
+backend (a notebook's inline one, say) and pyplot's list of open figures as they were.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from sklearn.metrics import roc_auc_score, roc_curve
 
 NORMAL_COLOUR, ANOMALY_COLOUR = "tab:green", "tab:red"
 
 
-def _save(fig: plt.Figure, path: str | Path) -> Path:
+def subplots(nrows: int = 1, ncols: int = 1, **options: Any) -> tuple[Figure, Any]:
+    """``pyplot.subplots`` without pyplot: a figure on its own Agg canvas and its axes
+    (``figsize`` and the other keywords as for :class:`~matplotlib.figure.Figure`, ``squeeze`` as
+    for ``Figure.subplots``)."""
+    squeeze = options.pop("squeeze", True)
+    fig = Figure(**options)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, squeeze=squeeze)
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
     tmp = path.with_name(path.stem + ".tmp" + path.suffix)
     fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    plt.close(fig)
     tmp.replace(path)
     return path
 
 
 def plot_roc(labels: np.ndarray, scores: dict[str, np.ndarray], path: str | Path, title: str = "") -> Path:
     """One ROC curve per score, AUC in the legend."""
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig, ax = subplots(figsize=(4.5, 4.5))
     for name, values in scores.items():
         fpr, tpr, _ = roc_curve(labels, values)
         ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(labels, values):.3f})")
@@ -45,7 +58,7 @@ def plot_score_histograms(
     """Normal (green) vs anomalous (red) score distributions, one panel per score, with the
     validation-chosen threshold as a dashed line."""
     names = list(scores)
-    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
+    fig, axes = subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         values = scores[name]
         bins = np.histogram_bin_edges(values, bins=40)
@@ -75,7 +88,7 @@ def plot_score_histograms(
 def plot_training_curve(log_rows: list[dict[str, float]], path: str | Path) -> Path:
     """Every loss term logged (NLLs in bits/dim) and the validation AUC, per epoch."""
     epochs = [row["epoch"] for row in log_rows]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, (left, right) = subplots(1, 2, figsize=(9, 3.2))
     not_terms = {"epoch", "val_auc", "skipped_steps", "lr", "seconds"}
     for key in (k for k in log_rows[0] if k not in not_terms):
         values = [row[key] for row in log_rows]
@@ -104,7 +117,7 @@ def plot_anomaly_map(
     def grey(array: np.ndarray) -> np.ndarray:
         return array[0] if array.shape[0] == 1 else array.transpose(1, 2, 0)
 
-    fig, axes = plt.subplots(1, 4, figsize=(12, 3.3))
+    fig, axes = subplots(1, 4, figsize=(12, 3.3))
     axes[0].imshow(grey(image), cmap="gray", vmin=0, vmax=1)
     axes[0].set_title("input")
     axes[1].imshow(grey(reconstruction), cmap="gray", vmin=0, vmax=1)
@@ -125,7 +138,7 @@ def plot_anomaly_map(
 def plot_auc_vs_labels(rows: list[dict], path: str | Path) -> Path:
     """Test AUC (mean ± std over seeds) against the number of labeled anomalies, one line per
     method; a label-free method is drawn as a horizontal band across the budgets."""
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = subplots(figsize=(5.5, 4))
     methods = sorted({r["method"] for r in rows})
     budgets = sorted({r["n_labels"] for r in rows if r["n_labels"]})
     band_colours = iter(["grey", "tab:brown", "tab:olive", "tab:cyan"])
@@ -157,7 +170,7 @@ def plot_mixture_components(
 ) -> Path:
     """The learned mixture next to its initial state: per-dimension mean offsets from the normal
     mean, per-dimension scales of each component, and the mixture weights."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    fig, axes = subplots(1, 3, figsize=(13, 3.4))
     dims = np.arange(means.shape[1])
     for k, colour in ((0, NORMAL_COLOUR), (1, ANOMALY_COLOUR)):
         if k >= len(means):
@@ -222,7 +235,7 @@ def plot_latent_projection(
         second = PCA(n_components=1).fit(residual).components_[0]
         second -= (second @ axis) * axis
         views.append(("mean-difference axis", np.stack([axis, second / max(np.linalg.norm(second), 1e-12)])))
-    fig, axes = plt.subplots(1, len(views), figsize=(5 * len(views), 4.2), squeeze=False)
+    fig, axes = subplots(1, len(views), figsize=(5 * len(views), 4.2), squeeze=False)
     for ax, (name, basis) in zip(axes[0], views, strict=True):
         points = (latents - centred_mean) @ basis.T
         marks = (means - centred_mean) @ basis.T
@@ -260,7 +273,7 @@ def plot_reliability(
     from flowgmm_ae.metrics import calibration_bins
 
     bins = calibration_bins(labels, probabilities, n_bins)
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig, ax = subplots(figsize=(4.5, 4.5))
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=0.8, label="perfect calibration")
     filled = bins["count"] > 0
     ax.plot(bins["confidence"][filled], bins["accuracy"][filled], marker="o", label="posterior")

@@ -9,7 +9,10 @@ from its heap and keep freed memory for reuse instead (5.3 s per step); the pric
 size a fifth to a third higher, since freed memory is not returned to the system while the process
 lives.
 
-Set ``FLOWGMM_AE_MALLOC=default`` to leave malloc as it is.
+The library never calls it on its own: it changes the whole process (a notebook kernel or a server
+would keep every freed block). The ``flowgmm-ae`` command applies it at start-up; a Python caller
+opts in with ``flowgmm_ae.keep_freed_memory()``. Set ``FLOWGMM_AE_MALLOC=default`` to keep the
+command from applying it.
 """
 
 from __future__ import annotations

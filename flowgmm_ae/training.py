@@ -30,7 +30,6 @@ from flowgmm_ae.methods import get_method
 from flowgmm_ae.metrics import ranking_metrics
 from flowgmm_ae.plots import plot_training_curve
 from flowgmm_ae.protocol import ProtocolSplit, apply_protocol, label_counts
-from flowgmm_ae.runtime import keep_freed_memory
 from flowgmm_ae.version import __version__
 
 __all__ = ["RunResult", "TrainConfig", "TrainingError", "train"]
@@ -56,7 +55,6 @@ def train(config: TrainConfig, resume: bool = False) -> RunResult:
     config.validate()
     config = replace(config, score=config.resolved_score())
     device = resolve_device(config.device)
-    keep_freed_memory()  # half a 128 px CPU step was page faults (flowgmm_ae/runtime.py)
     owns_group = not torch.distributed.is_initialized()
     ctx = distributed.setup(device)
     try:

@@ -75,7 +75,9 @@ def decode_files(
     kept: list[int] = []
     skipped: list[tuple[str, str]] = []
     sizes: list[tuple[int, int]] = []
-    for index, path in enumerate(tqdm(paths, desc="decoding images", unit="img", disable=not progress)):
+    # disable=None: tqdm shows the bar on a terminal only, never in a log file.
+    bar = tqdm(paths, desc="decoding images", unit="img", disable=None if progress else True)
+    for index, path in enumerate(bar):
         try:
             array, original = read_array(path, channels, image_size)
         except DataError as error:
