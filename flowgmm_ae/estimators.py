@@ -1,9 +1,9 @@
 """The Python API: one estimator per method, with the contract of PyOD and scikit-learn.
 
     from flowgmm_ae import FlowGMMAE
-    det = FlowGMMAE(epochs=10).fit(x_normal, x_anomalous)   # arrays (N, H, W) or (N, C, H, W)
-    scores = det.score_samples(x_test)                      # higher = more anomalous
-    labels = det.predict(x_test)                            # 1 = anomaly, at det.threshold_
+    det = FlowGMMAE(epochs=10).fit(x, y)      # images (N, H, W) or (N, C, H, W); y: 1 = known anomaly
+    scores = det.decision_function(x_test)    # higher = more anomalous
+    labels = det.predict(x_test)              # 1 = anomaly, at det.threshold_
     det.save("detector"); det = Detector.load("detector")   # safetensors + JSON, no pickle
 
 ``fit`` also takes an :class:`~flowgmm_ae.data.ImageDataset` (``flowgmm_ae.data.load_dataset``):
@@ -93,28 +93,56 @@ def _as_validation(validation: Any, image_size: int) -> Split:
 
 
 class Detector:
-    """An anomaly detector of one registered method; the options are :class:`TrainConfig`'s fields.
+    """An anomaly detector of one registered method, with the contract of PyOD's detectors and
+    scikit-learn's parameter protocol.
 
-    Fitted attributes: ``model_`` (the torch module, eval mode), ``score_`` (the score used),
-    ``threshold_`` (chosen on validation by ``threshold_policy``), ``combiner_`` (the combined
-    score's standardisation, AE-FLOW only), ``temperature_`` (scales the class probability of
+    Parameters are :class:`TrainConfig`'s fields (``method`` too, unless a subclass fixes it), as
+    keyword arguments stored unchanged (``get_params`` / ``set_params``, so ``sklearn.base.clone``
+    works) and checked at :meth:`fit`. Two defaults differ from the command line's: ``image_size``
+    is None (the images' own size) and ``progress`` is False (silent; True shows a progress bar on a
+    terminal). Messages go to the ``flowgmm_ae`` logger only.
+
+    Fitted attributes: ``decision_scores_`` and ``labels_`` (the training images' scores and 0/1
+    predictions, in the order given to :meth:`fit`), ``threshold_`` (chosen on validation by
+    ``threshold_policy_``), ``config_`` (the :class:`TrainConfig` trained with), ``model_`` (the
+    torch module, eval mode), ``score_`` (the score used), ``combiner_`` (the combined score's
+    standardisation, AE-FLOW only), ``temperature_`` (scales the class probability of
     :meth:`predict_proba`), ``map_scale_`` and ``history_`` (one row per epoch)."""
 
     method: ClassVar[str | None] = None  # subclasses fix their method
 
-    def __init__(self, **options: Any) -> None:
-        known = {f.name for f in dataclasses.fields(TrainConfig)}
-        unknown = sorted(set(options) - known)
+    def __init__(self, **params: Any) -> None:
+        if self.method is not None and params.pop("method", self.method) != self.method:
+            raise ValueError(f"{type(self).__name__} is method={self.method!r}; use Detector for others")
+        defaults = self._param_defaults()
+        unknown = sorted(set(params) - set(defaults))
         if unknown:
-            raise TypeError(f"unknown option(s) {', '.join(unknown)}; options are TrainConfig's fields")
-        if self.method is not None:
-            options = {"method": self.method, **options}
-            if options["method"] != self.method:
-                raise ValueError(f"{type(self).__name__} is method={self.method!r}; use Detector for others")
-        self.options = options
-        self.config = TrainConfig(**{"progress": False, **options})
-        self.config.validate()
-        self.model_: torch.nn.Module | None = None
+            raise TypeError(f"unknown parameter(s) {', '.join(unknown)}; parameters are TrainConfig's fields")
+        for name, default in defaults.items():
+            setattr(self, name, params.get(name, default))
+
+    @classmethod
+    def _param_defaults(cls) -> dict[str, Any]:
+        """Every parameter of this class and its default."""
+        defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+        defaults.update(image_size=None, progress=False)
+        if cls.method is not None:
+            del defaults["method"]
+        return defaults
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Every parameter by name (scikit-learn's protocol; there are no nested estimators)."""
+        return {name: getattr(self, name) for name in self._param_defaults()}
+
+    def set_params(self, **params: Any) -> Detector:
+        """Change parameters (checked at the next :meth:`fit`); returns the detector."""
+        known = self._param_defaults()
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {', '.join(unknown)} for {type(self).__name__}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
 
     @classmethod
     def from_config(cls, config: TrainConfig) -> Detector:
@@ -123,71 +151,104 @@ class Detector:
 
     @property
     def method_(self) -> Method:
-        return get_method(self.config.method)
+        """The registered method the detector is (being) fitted with."""
+        if not hasattr(self, "config_"):
+            raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit() or load()")
+        return get_method(self.config_.method)
 
     # --- fitting --------------------------------------------------------------------------------
 
     def fit(
         self,
-        unlabeled: ArrayLike | ImageDataset,
-        labeled_anomalies: ArrayLike | None = None,
+        X: ArrayLike | ImageDataset,
+        y: ArrayLike | None = None,
+        *,
         validation: tuple[ArrayLike, ArrayLike] | Split | None = None,
     ) -> Detector:
-        """Train on ``unlabeled`` images (assumed normal; a pool with a fraction ε of anomalies in it
-        sets ``assumed_contamination=ε`` and is trimmed, see ``pool``) and the
-        ``labeled_anomalies``; thresholds and the combined score's scale come from ``validation``
-        ((images, labels)). Without ``validation`` a seeded ``val_frac`` of the unlabeled images is
-        held out as normal validation images (arrays carry no patient ids: pass ``validation`` to
-        keep patients apart). Given an ImageDataset, the package's protocol cuts it."""
-        if isinstance(unlabeled, ImageDataset):
-            if labeled_anomalies is not None or validation is not None:
+        """Train on images ``X`` where ``y`` marks the known anomalies (1) and the unlabeled images
+        (0; None: all unlabeled), as PyOD's semi-supervised detectors take them.
+
+        Unlabeled images are assumed normal (a pool with a fraction ε of anomalies in it sets
+        ``assumed_contamination=ε`` and is trimmed, see ``pool``). Thresholds and the combined
+        score's scale come from ``validation`` ((images, labels) with 0 normal / 1 anomaly).
+        Without it a seeded ``val_frac`` of the unlabeled images is held out as normal validation
+        images (arrays carry no patient ids: pass ``validation`` to keep patients apart). Given an
+        :class:`~flowgmm_ae.data.ImageDataset` (and no ``y``), the package's protocol cuts it."""
+        if isinstance(X, ImageDataset):
+            if y is not None or validation is not None:
                 raise TypeError("with a data set, labels and validation come from it: pass it alone")
-            self._set_config(image_size=unlabeled.image_size)
-            cut = apply_protocol(unlabeled, self.config)
-            self.fit_data(cut.data)
+            self.config_ = self._make_config(X.image_size)
+            data = apply_protocol(X, self.config_).data
+            self.fit_data(data)
+            training = torch.cat([data.unlabeled, data.labeled]).numpy()
+            self._score_training_images(data.images[training])
             return self
-        data = self._training_data(unlabeled, labeled_anomalies, validation)
-        self.fit_data(data)
+        images = as_images(X, "X", self.image_size)
+        known_anomaly = _as_known_anomalies(y, len(images))
+        self.config_ = self._make_config(int(images.shape[-1]))
+        self.fit_data(self._training_data(images[~known_anomaly], images[known_anomaly], validation))
+        self._score_training_images(images)
         return self
 
-    def _set_config(self, **changes: Any) -> None:
-        given = {k: v for k, v in changes.items() if k not in self.options}
-        self.config = dataclasses.replace(self.config, **given)
-        self.config.validate()
-        for key, value in changes.items():
-            if getattr(self.config, key) != value:
-                raise ValueError(
-                    f"the data have {key}={value} but the detector was made with {key}="
-                    f"{getattr(self.config, key)}"
-                )
-
-    def _training_data(
-        self, unlabeled: ArrayLike, labeled: ArrayLike | None, validation: Any
-    ) -> TrainingData:
-        x_u = as_images(unlabeled, "unlabeled", self.options.get("image_size"))
-        self._set_config(image_size=int(x_u.shape[-1]))
-        size = self.config.image_size
-        has_labels = labeled is not None and len(labeled) > 0
-        if self.config.uses_labels() and not has_labels:
+    def fit_with_anomalies(
+        self,
+        unlabeled: ArrayLike,
+        anomalies: ArrayLike | None = None,
+        *,
+        validation: tuple[ArrayLike, ArrayLike] | Split | None = None,
+    ) -> Detector:
+        """:meth:`fit` on the ``unlabeled`` images (assumed normal) and a few known ``anomalies``:
+        ``X`` is both, one after the other, and ``decision_scores_`` follows that order."""
+        x_unlabeled = as_images(unlabeled, "unlabeled", self.image_size)
+        if anomalies is None or len(anomalies) == 0:
+            return self.fit(x_unlabeled, validation=validation)
+        x_anomalies = as_images(anomalies, "anomalies", self.image_size)
+        if x_anomalies.shape[1:] != x_unlabeled.shape[1:]:
             raise ValueError(
-                f"labeled_anomalies is empty, but method={self.config.method!r} with prior="
-                f"{self.config.prior!r} learns from labeled anomalies; pass some, or use an "
+                f"anomalies are shaped {tuple(x_anomalies.shape[1:])} but unlabeled "
+                f"{tuple(x_unlabeled.shape[1:])}: both need the same channels and size"
+            )
+        y = np.r_[np.zeros(len(x_unlabeled), np.int64), np.ones(len(x_anomalies), np.int64)]
+        return self.fit(torch.cat([x_unlabeled, x_anomalies]), y, validation=validation)
+
+    def _make_config(self, image_size: int) -> TrainConfig:
+        """The run's TrainConfig from the parameters, ``image_size`` from the data unless given."""
+        params = self.get_params()
+        if params["image_size"] is None:
+            params["image_size"] = image_size
+        elif params["image_size"] != image_size:
+            raise ValueError(
+                f"the images are {image_size} px but the detector was made with image_size="
+                f"{params['image_size']}; resize them (or leave image_size at None)"
+            )
+        fixed = type(self).method  # a subclass's method (the generic Detector has it as a parameter)
+        config = TrainConfig(**({"method": fixed, **params} if fixed else params))
+        config.validate()
+        return config
+
+    def _training_data(self, x_u: torch.Tensor, x_l: torch.Tensor, validation: Any) -> TrainingData:
+        config, size = self.config_, self.config_.image_size
+        if config.uses_labels() and len(x_l) == 0:
+            raise ValueError(
+                f"y marks no known anomaly (no 1), but method={config.method!r} with prior="
+                f"{config.prior!r} learns from labeled anomalies; mark some, or use an "
                 "unsupervised detector (e.g. FlowGMMAE(prior='gaussian'))"
             )
-        x_l = as_images(labeled, "labeled_anomalies", size) if has_labels else x_u[:0]
-        if x_l.shape[1] != x_u.shape[1]:
-            raise ValueError("labeled_anomalies and unlabeled must have the same number of channels")
+        if len(x_u) == 0:
+            raise ValueError("y marks every image as a known anomaly: the unlabeled images are missing")
         if validation is None:
-            order = np.random.default_rng([self.config.seed, 2]).permutation(len(x_u))
-            n_val = max(1, int(round(self.config.val_frac * len(x_u))))
+            order = np.random.default_rng([config.seed, 2]).permutation(len(x_u))
+            n_val = max(1, int(round(config.val_frac * len(x_u))))
             if len(x_u) - n_val < 2:
-                raise ValueError(f"unlabeled holds {len(x_u)} images: too few to hold out validation images")
+                raise ValueError(
+                    f"X holds {len(x_u)} unlabeled images: too few to hold out validation images"
+                )
             val = Split(x_u[order[:n_val]], np.zeros(n_val, dtype=np.int64))
             x_u = x_u[np.sort(order[n_val:])]
         else:
             val = _as_validation(validation, size)
         if val.images.shape[1] != x_u.shape[1]:
-            raise ValueError("validation images and unlabeled must have the same number of channels")
+            raise ValueError("validation images and X must have the same number of channels")
         images = torch.cat([x_u, x_l])
         positions = torch.arange(len(images))
         return TrainingData(images, positions[: len(x_u)], positions[len(x_u) :], val)
@@ -201,10 +262,12 @@ class Detector:
         resume: bool = False,
     ) -> FitResult:
         """The low-level fit the command line uses: train on ``data`` (with checkpoints in
-        ``run_dir``), then choose the threshold and score scales on ``data.val``."""
-        self.config = dataclasses.replace(self.config, score=self.config.resolved_score())
-        device = device if device is not None else resolve_device(self.config.device)
-        result = fit(self.method_, self.config, data, device, ctx, run_dir, resume)
+        ``run_dir``), then choose the threshold and score scales on ``data.val``. Sets every fitted
+        attribute but ``decision_scores_`` and ``labels_``."""
+        config = self._make_config(int(data.images.shape[-1]))
+        self.config_ = dataclasses.replace(config, score=config.resolved_score())
+        device = device if device is not None else resolve_device(self.config_.device)
+        result = fit(self.method_, self.config_, data, device, ctx, run_dir, resume)
         self.model_ = result.model
         self.history_ = result.history
         self.in_channels_ = data.in_channels
@@ -215,13 +278,12 @@ class Detector:
     def _calibrate(self, val: Split, device: torch.device, ctx: distributed.DistContext) -> None:
         """Threshold, combined-score standardisation and map colour scale, from validation."""
         assert self.model_ is not None
-        scores, self.combiner_ = validation_scores(
-            self.method_, self.model_, val, self.config.beta, device, ctx
-        )
+        config = self.config_
+        scores, self.combiner_ = validation_scores(self.method_, self.model_, val, config.beta, device, ctx)
         self.threshold_, self.threshold_policy_ = choose_threshold(
-            val.labels, scores[self.config.score], self.config.threshold_policy, self.config.normal_quantile
+            val.labels, scores[config.score], config.threshold_policy, config.normal_quantile
         )
-        self.score_ = self.config.score
+        self.score_ = config.score
         log_odds = self.method_.log_odds(scores)
         # Temperature scaling of the class probability on the validation labels (NaN without
         # validation anomalies): flowgmm-ae's raw log-odds are about 15 times too confident
@@ -230,37 +292,42 @@ class Detector:
         normal = val.images[val.labels == 0]
         self.map_scale_ = self.method_.map_scale(self.model_, normal, device)
 
+    def _score_training_images(self, images: torch.Tensor) -> None:
+        self.decision_scores_ = self.decision_function(images)
+        self.labels_ = (self.decision_scores_ >= self.threshold_).astype(np.int64)
+
     # --- scoring --------------------------------------------------------------------------------
 
-    def _check_fitted(self) -> torch.nn.Module:
-        if self.model_ is None:
+    def _fitted_config(self) -> TrainConfig:
+        if getattr(self, "model_", None) is None:
             raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit() or load()")
-        return self.model_
+        return self.config_
 
     def scores(self, images: ArrayLike) -> dict[str, np.ndarray]:
         """Every score the method gives for ``images`` (higher = more anomalous)."""
-        model = self._check_fitted()
-        x = as_images(images, "images", self.config.image_size)
+        config = self._fitted_config()
+        x = as_images(images, "images", config.image_size)
         if x.shape[1] != self.in_channels_:
             raise ValueError(f"images have {x.shape[1]} channels, the detector {self.in_channels_}")
-        device = next(model.parameters()).device
-        return split_scores(self.method_, model, x, self.combiner_, device)
+        device = next(self.model_.parameters()).device
+        return split_scores(self.method_, self.model_, x, self.combiner_, device)
 
-    def score_samples(self, images: ArrayLike, score: str | None = None) -> np.ndarray:
-        """One score per image, higher = more anomalous (``score``: default ``score_``)."""
+    def decision_function(self, images: ArrayLike, score: str | None = None) -> np.ndarray:
+        """One anomaly score per image, higher = more anomalous (PyOD's sign); ``score`` names
+        another of :meth:`scores` than ``score_``."""
         scores = self.scores(images)
         name = score or self.score_
         if name not in scores:
             raise ValueError(f"score={name!r} is not available; this detector gives {', '.join(scores)}")
         return scores[name]
 
-    def decision_function(self, images: ArrayLike) -> np.ndarray:
-        """As :meth:`score_samples` (PyOD's name): higher = more anomalous."""
-        return self.score_samples(images)
+    def score_samples(self, images: ArrayLike) -> np.ndarray:
+        """scikit-learn's sign: higher = more normal, the negated :meth:`decision_function`."""
+        return -self.decision_function(images)
 
     def predict(self, images: ArrayLike) -> np.ndarray:
         """1 (anomaly) where the score reaches ``threshold_``, else 0."""
-        return (self.score_samples(images) >= self.threshold_).astype(np.int64)
+        return (self.decision_function(images) >= self.threshold_).astype(np.int64)
 
     def predict_proba(self, images: ArrayLike) -> np.ndarray:
         """(N, 2) probabilities of normal and anomaly: the method's class probability with its
@@ -269,7 +336,7 @@ class Detector:
         reconstruction scores) raise NotImplementedError."""
         log_odds = self.method_.log_odds(self.scores(images))
         if log_odds is None:
-            raise NotImplementedError(f"method {self.config.method!r} gives no class probability")
+            raise NotImplementedError(f"method {self.config_.method!r} gives no class probability")
         if self.temperature_ is None or not np.isfinite(self.temperature_):
             raise ValueError(
                 "no temperature was fitted: the validation images held no anomalies (or the run "
@@ -281,20 +348,20 @@ class Detector:
     def anomaly_maps(self, images: ArrayLike) -> dict[str, np.ndarray]:
         """Pixel-level maps (N, H, W) by name (AE-FLOW: ``flow`` and ``residual``) and the
         reconstruction ``x_hat`` (N, C, H, W); colour ranges in ``map_scale_``."""
-        model = self._check_fitted()
+        config = self._fitted_config()
         if not self.method_.has_maps:
-            raise NotImplementedError(f"method {self.config.method!r} gives no pixel-level anomaly maps")
-        x = as_images(images, "images", self.config.image_size)
-        maps = self.method_.anomaly_maps(model, x, next(model.parameters()).device)
+            raise NotImplementedError(f"method {config.method!r} gives no pixel-level anomaly maps")
+        x = as_images(images, "images", config.image_size)
+        maps = self.method_.anomaly_maps(self.model_, x, next(self.model_.parameters()).device)
         return {name: value.numpy() for name, value in maps.items()}
 
     # --- saving ---------------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
         """What besides the weights a fitted detector needs to score (the JSON of :meth:`save`)."""
-        self._check_fitted()
+        config = self._fitted_config()
         return {
-            "config": dataclasses.asdict(self.config),
+            "config": dataclasses.asdict(config),
             "in_channels": self.in_channels_,
             "score": self.score_,
             "threshold": float(self.threshold_),
@@ -308,10 +375,10 @@ class Detector:
 
     def save(self, path: str | Path) -> Path:
         """Write the detector into folder ``path``: model.safetensors and detector.json."""
-        model = self._check_fitted()
+        self._fitted_config()
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        save_weights(model, path / WEIGHTS_FILE)
+        save_weights(self.model_, path / WEIGHTS_FILE)
         write_json(path / DETECTOR_FILE, self.state())
         return path
 
@@ -319,15 +386,14 @@ class Detector:
     def load(cls, path: str | Path, device: str = "cpu") -> Detector:
         """A detector saved by :meth:`save`, or any finished ``flowgmm-ae train`` run folder (older
         ones without detector.json too), as the class of its method. Reads safetensors and JSON
-        only: loading runs no code."""
+        only: loading runs no code. ``decision_scores_`` and ``labels_`` are not saved."""
         path = Path(path)
         state = _saved_state(path)
-        options = state["config"]
-        detector = object.__new__(_class_for(options["method"], cls))
-        detector.options = options
-        detector.config = TrainConfig(**options)
+        config = TrainConfig(**state["config"])
+        detector = _class_for(config.method, cls).from_config(config)
+        detector.config_ = config
         detector.in_channels_ = state["in_channels"]
-        model = detector.method_.build(detector.config, detector.in_channels_)
+        model = get_method(config.method).build(config, detector.in_channels_)
         try:
             load_weights(model, path / WEIGHTS_FILE)
         except Exception as error:  # safetensors raises its own error types for corrupt files
@@ -343,8 +409,27 @@ class Detector:
         return detector
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in self.options.items() if k != "method")
+        defaults = self._param_defaults()
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k])
         return f"{type(self).__name__}({shown})"
+
+
+def _as_known_anomalies(y: ArrayLike | None, n_images: int) -> np.ndarray:
+    """``y`` (1 = known anomaly, 0 = unlabeled; None: all unlabeled) as a boolean mask."""
+    if y is None:
+        return np.zeros(n_images, dtype=bool)
+    labels = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y)
+    if labels.ndim > 2 or (labels.ndim == 2 and labels.shape[1] != 1):
+        raise TypeError(
+            "y must hold one label per image (1 = known anomaly, 0 = unlabeled), not images; to "
+            "pass unlabeled images and labeled anomalies separately use fit_with_anomalies"
+        )
+    labels = labels.reshape(-1)
+    if len(labels) != n_images:
+        raise ValueError(f"X holds {n_images} images but y {len(labels)} labels")
+    if not set(np.unique(labels).tolist()) <= {0, 1}:
+        raise ValueError("y must be 1 (known anomaly) or 0 (unlabeled) for each image")
+    return labels == 1
 
 
 def _saved_state(path: Path) -> dict[str, Any]:
@@ -373,6 +458,7 @@ def _saved_state(path: Path) -> dict[str, Any]:
 
 def _class_for(method: str, requested: type[Detector]) -> type[Detector]:
     """The estimator class of ``method``: a subclass that fixes it, else the generic Detector."""
+    get_method(method)  # an unknown name fails here; the built-in estimators are imported with it
     candidates = [c for c in _all_subclasses(Detector) if c.method == method]
     if requested is not Detector and requested.method != method:
         raise ValueError(f"the saved detector is method={method!r}, not a {requested.__name__}")
@@ -386,6 +472,10 @@ def _all_subclasses(cls: type) -> list[type]:
 class FlowGMMAE(Detector):
     """AE-FLOW with the class-conditional mixture prior (``prior="gmm"``, the default): trained on
     unlabeled normal images plus a few labeled anomalies. ``prior="gaussian"`` is unsupervised
-    AE-FLOW (then ``labeled_anomalies`` is not needed)."""
+    AE-FLOW (then ``y`` may mark no anomaly).
+
+        det = FlowGMMAE(epochs=10).fit(x, y)   # y: 1 = known anomaly, 0 = unlabeled
+        det.decision_function(x_test)          # higher = more anomalous
+    """
 
     method = "aeflow"

@@ -31,18 +31,18 @@ def score_images(
     with ``maps_dir``, also write a PNG and an .npz of the pixel-level maps per image."""
     detector = Detector.load(run_dir, device=device)
     if maps_dir is not None and not detector.method_.has_maps:
-        raise ValueError(f"maps need an AE-FLOW run; {detector.config.method} has no anomaly maps")
+        raise ValueError(f"maps need an AE-FLOW run; {detector.config_.method} has no anomaly maps")
     score = score or detector.score_
     threshold = detector.threshold_ if score == detector.score_ else _run_threshold(run_dir, score)
     files = list_images(paths)
     if maps_dir is not None:
         Path(maps_dir).mkdir(parents=True, exist_ok=True)
-    size, channels = detector.config.image_size, detector.in_channels_
+    size, channels = detector.config_.image_size, detector.in_channels_
     rows: list[dict[str, Any]] = []
     for start in range(0, len(files), batch_size):
         batch_files = files[start : start + batch_size]
         x = torch.stack([read_image(f, channels, size) for f in batch_files])
-        values = detector.score_samples(x, score)
+        values = detector.decision_function(x, score)
         maps = detector.anomaly_maps(x) if maps_dir is not None else None
         for i, (path, value) in enumerate(zip(batch_files, values, strict=True)):
             prediction = "anomaly" if value >= threshold else "normal"

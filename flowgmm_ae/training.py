@@ -193,7 +193,7 @@ def selection_diagnostics(
 
     A record for the benchmarks that compare selection rules over seeds; nothing in the run is chosen
     from it. The model holds the selected weights again afterwards."""
-    model, method, config, dataset = detector.model_, detector.method_, detector.config, cut.dataset
+    model, method, config, dataset = detector.model_, detector.method_, detector.config_, cut.dataset
     selected = {k: v.clone() for k, v in model.state_dict().items()}
     report: dict[str, dict[str, Any]] = {}
     for name, weights in fitted.candidates.items():

@@ -37,15 +37,15 @@ def arrays(synthetic):
 def fitted(arrays, synthetic):
     normal, anomalous, _, _ = arrays
     validation = (synthetic.val.images.numpy(), synthetic.val.labels)
-    return FlowGMMAE(**MODEL).fit(normal, anomalous, validation=validation)
+    return FlowGMMAE(**MODEL).fit_with_anomalies(normal, anomalous, validation=validation)
 
 
 def test_fits_small_arrays_and_scores_every_image(fitted, arrays):
     _, _, x_test, y_test = arrays
-    scores = fitted.score_samples(x_test)
+    scores = fitted.decision_function(x_test)
     assert scores.shape == (len(x_test),) and np.isfinite(scores).all()
     assert fitted.score_ == "posterior"  # the mixture's posterior once anomalies are labeled
-    np.testing.assert_array_equal(fitted.decision_function(x_test), scores)
+    np.testing.assert_array_equal(fitted.score_samples(x_test), -scores)  # scikit-learn: higher = normal
     predictions = fitted.predict(x_test)
     assert set(np.unique(predictions)) <= {0, 1}
     np.testing.assert_array_equal(predictions, (scores >= fitted.threshold_).astype(int))
@@ -57,7 +57,7 @@ def test_predict_proba_is_the_temperature_scaled_posterior(fitted, arrays):
     probabilities = fitted.predict_proba(x_test)
     assert probabilities.shape == (16, 2)
     np.testing.assert_allclose(probabilities.sum(1), 1.0)
-    log_odds = fitted.score_samples(x_test, "posterior")
+    log_odds = fitted.decision_function(x_test, "posterior")
     expected = 1 / (1 + np.exp(-log_odds / fitted.temperature_))
     np.testing.assert_allclose(probabilities[:, 1], expected, rtol=1e-6)
 
@@ -78,8 +78,8 @@ def test_temperature_minimises_the_validation_log_loss():
 def test_uint8_and_float_images_and_both_layouts_score_alike(fitted, arrays):
     x_test = arrays[2][:8]
     as_uint8 = np.round(x_test * 255).astype(np.uint8)
-    from_uint8 = fitted.score_samples(as_uint8[:, 0])  # (N, H, W)
-    from_float = fitted.score_samples(torch.from_numpy(as_uint8).float() / 255)
+    from_uint8 = fitted.decision_function(as_uint8[:, 0])  # (N, H, W)
+    from_float = fitted.decision_function(torch.from_numpy(as_uint8).float() / 255)
     np.testing.assert_allclose(from_uint8, from_float, rtol=1e-6)
 
 
@@ -96,18 +96,18 @@ def test_save_and_load_give_identical_scores(fitted, arrays, tmp_path):
     assert sorted(p.name for p in (tmp_path / "det").iterdir()) == ["detector.json", "model.safetensors"]
     loaded = Detector.load(tmp_path / "det")
     assert type(loaded) is FlowGMMAE and loaded.threshold_ == fitted.threshold_
-    np.testing.assert_array_equal(loaded.score_samples(x_test), fitted.score_samples(x_test))
+    np.testing.assert_array_equal(loaded.decision_function(x_test), fitted.decision_function(x_test))
     np.testing.assert_array_equal(loaded.predict(x_test), fitted.predict(x_test))
 
 
 def test_a_baseline_estimator_fits_saves_and_loads_as_its_class(arrays, tmp_path):
     normal, anomalous, x_test, _ = arrays
-    clf = CNN(epochs=1, min_steps=0).fit(normal, anomalous)
+    clf = CNN(epochs=1, min_steps=0).fit_with_anomalies(normal, anomalous)
     assert clf.score_ == "logit"
     clf.save(tmp_path / "cnn")
     loaded = Detector.load(tmp_path / "cnn")
     assert type(loaded) is CNN
-    np.testing.assert_array_equal(loaded.score_samples(x_test), clf.score_samples(x_test))
+    np.testing.assert_array_equal(loaded.decision_function(x_test), clf.decision_function(x_test))
     with pytest.raises(NotImplementedError, match="no pixel-level anomaly maps"):
         clf.anomaly_maps(x_test)
     # Validation carved from the unlabeled images holds no anomalies: no temperature to fit.
@@ -118,7 +118,7 @@ def test_a_baseline_estimator_fits_saves_and_loads_as_its_class(arrays, tmp_path
 def test_a_finished_cli_run_folder_loads_as_a_detector(tmp_path, synthetic):
     result = train(TrainConfig(out=str(tmp_path / "run"), **TINY))
     detector = Detector.load(tmp_path / "run")
-    test_scores = detector.score_samples(synthetic.test.images)
+    test_scores = detector.decision_function(synthetic.test.images)
     np.testing.assert_allclose(
         np.sort(test_scores), np.sort(_column(tmp_path / "run" / "scores.csv", result.metrics["score"]))
     )
@@ -140,7 +140,7 @@ def test_cli_and_api_on_the_same_data_and_seed_give_identical_metrics(tmp_path, 
     splits = json.loads((tmp_path / "run" / "splits.json").read_text())
     images = synthetic.train.images
     validation = subset_split(synthetic.val, np.asarray(splits["validation"]))
-    detector = FlowGMMAE(**options).fit(
+    detector = FlowGMMAE(**options).fit_with_anomalies(
         images[np.asarray(splits["unlabeled"])],
         images[np.asarray(splits["labeled"])],
         validation=(validation.images, validation.labels),
@@ -156,7 +156,7 @@ def test_cli_and_api_on_the_same_data_and_seed_give_identical_metrics(tmp_path, 
 
 def test_a_data_set_object_is_cut_by_the_package_protocol(synthetic):
     detector = FlowGMMAE(**MODEL, labeled_frac=0.1).fit(synthetic)
-    assert np.isfinite(detector.score_samples(synthetic.test.images[:5])).all()
+    assert np.isfinite(detector.decision_function(synthetic.test.images[:5])).all()
     with pytest.raises(TypeError, match="pass it alone"):
         FlowGMMAE(**MODEL).fit(synthetic, synthetic.train.images[:3])
 
@@ -164,41 +164,50 @@ def test_a_data_set_object_is_cut_by_the_package_protocol(synthetic):
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda d, x: d.fit(x[:, :, :, :8]), ValueError, r"unlabeled must be square"),
-        (lambda d, x: d.fit(np.zeros((4, 5, 16, 16))), ValueError, r"unlabeled must be shaped"),
-        (lambda d, x: d.fit(x.tolist()), TypeError, r"unlabeled must be a numpy array"),
-        (lambda d, x: d.fit(np.full_like(x, np.nan), x[:2]), ValueError, r"unlabeled holds NaN"),
-        (lambda d, x: d.fit(x * 3, x[:2]), ValueError, r"unlabeled must lie in \[0, 1\]"),
-        (lambda d, x: d.fit(x, x[:2] - 1), ValueError, r"labeled_anomalies must lie in \[0, 1\]"),
+        (lambda d, x, y: d.fit(x[:, :, :, :8], y), ValueError, r"X must be square"),
+        (lambda d, x, y: d.fit(np.zeros((4, 5, 16, 16))), ValueError, r"X must be shaped"),
+        (lambda d, x, y: d.fit(x.tolist(), y), TypeError, r"X must be a numpy array"),
+        (lambda d, x, y: d.fit(np.full_like(x, np.nan), y), ValueError, r"X holds NaN"),
+        (lambda d, x, y: d.fit(x * 3, y), ValueError, r"X must lie in \[0, 1\]"),
+        (lambda d, x, y: d.fit(x, y[:-1]), ValueError, r"X holds 40 images but y 39 labels"),
+        (lambda d, x, y: d.fit(x, 2 * y), ValueError, r"y must be 1 \(known anomaly\) or 0"),
+        (lambda d, x, y: d.fit(x, x[:2]), TypeError, r"not images; .* use fit_with_anomalies"),
+        (lambda d, x, y: d.fit(x, np.ones(40)), ValueError, r"every image as a known anomaly"),
+        (lambda d, x, y: d.fit_with_anomalies(x, x[:2] - 1), ValueError, r"anomalies must lie in \[0, 1\]"),
         (
-            lambda d, x: d.fit(x),
+            lambda d, x, y: d.fit(x),
             ValueError,
-            r"labeled_anomalies is empty, but method='aeflow' with prior='gmm'",
+            r"y marks no known anomaly \(no 1\), but method='aeflow' with prior='gmm'",
         ),
-        (lambda d, x: d.fit(x, x[:0]), ValueError, r"labeled_anomalies is empty"),
-        (lambda d, x: d.fit(x[:0], x[:2]), ValueError, r"unlabeled holds no images"),
-        (lambda d, x: d.fit(x, x[:2, :, :8, :8]), ValueError, r"labeled_anomalies are 8 px"),
-        (lambda d, x: d.fit(x, x[:2], validation=(x, [0, 1])), ValueError, r"validation has 40 images but 2"),
-        (lambda d, x: d.fit(x, x[:2], validation=x), TypeError, r"validation must be \(images, labels\)"),
-        (lambda d, x: d.score_samples(x), RuntimeError, r"not fitted yet"),
-        (lambda d, x: d.fit(x.astype(np.int32)), TypeError, r"must be uint8 \(0-255\) or float"),
+        (lambda d, x, y: d.fit_with_anomalies(x, x[:0]), ValueError, r"y marks no known anomaly"),
+        (lambda d, x, y: d.fit_with_anomalies(x[:0], x[:2]), ValueError, r"unlabeled holds no images"),
+        (lambda d, x, y: d.fit_with_anomalies(x, x[:2, :, :8, :8]), ValueError, r"anomalies are 8 px"),
+        (lambda d, x, y: d.fit(x, y, validation=(x, [0, 1])), ValueError, r"validation has 40 images but 2"),
+        (lambda d, x, y: d.fit(x, y, validation=x), TypeError, r"validation must be \(images, labels\)"),
+        (lambda d, x, y: d.decision_function(x), RuntimeError, r"not fitted yet"),
+        (lambda d, x, y: d.fit(x.astype(np.int32), y), TypeError, r"must be uint8 \(0-255\) or float"),
     ],
 )
 def test_bad_input_gets_a_message_that_names_the_argument(call, error, message):
     x = np.random.default_rng(0).random((40, 1, 16, 16), dtype=np.float32)
+    y = np.r_[np.zeros(38, np.int64), np.ones(2, np.int64)]
     with pytest.raises(error, match=message):
-        call(FlowGMMAE(**MODEL), x)
+        call(FlowGMMAE(**MODEL), x, y)
 
 
 def test_bad_options_name_the_option_not_a_command_line_flag():
-    with pytest.raises(TypeError, match="unknown option"):
+    with pytest.raises(TypeError, match="unknown parameter"):
         FlowGMMAE(learning_rate=1e-3)
-    with pytest.raises(ValueError, match=r"lr=-1.0 must be positive$"):
-        FlowGMMAE(lr=-1.0)
     with pytest.raises(ValueError, match="is method='aeflow'"):
         FlowGMMAE(method="cnn")
+    detector = FlowGMMAE(lr=-1.0)  # scikit-learn's protocol: parameters are checked at fit
+    x = np.random.default_rng(0).random((40, 16, 16), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"lr=-1.0 must be positive$"):
+        detector.fit(x, np.r_[np.zeros(38), np.ones(2)])
+    with pytest.raises(ValueError, match="unknown parameter"):
+        detector.set_params(learning_rate=1.0)
 
 
 def test_scoring_refuses_images_of_another_size(fitted):
     with pytest.raises(ValueError, match="images are 8 px but the detector works at image_size=16"):
-        fitted.score_samples(np.zeros((2, 8, 8), dtype=np.float32))
+        fitted.decision_function(np.zeros((2, 8, 8), dtype=np.float32))

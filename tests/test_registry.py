@@ -49,15 +49,15 @@ def test_a_method_registered_in_a_test_file_appears_in_the_cli_and_trains(tmp_pa
     assert result.exit_code == 0, result.output
     assert (out / "metrics.json").is_file() and "intensity" in (out / "scores.csv").read_text()
     loaded = Detector.load(out)
-    assert loaded.score_samples(np.zeros((2, 16, 16), dtype=np.float32)).shape == (2,)
+    assert loaded.decision_function(np.zeros((2, 16, 16), dtype=np.float32)).shape == (2,)
 
 
 def test_the_api_trains_a_registered_method_by_name():
     rng = np.random.default_rng(0)
     detector = Detector(method="mean-intensity", epochs=2, min_steps=200, lr=0.05, augment=False)
-    detector.fit(rng.random((64, 16, 16)) * 0.5, 0.5 + rng.random((8, 16, 16)) * 0.5)
+    detector.fit_with_anomalies(rng.random((64, 16, 16)) * 0.5, 0.5 + rng.random((8, 16, 16)) * 0.5)
     dark, bright = np.full((4, 16, 16), 0.1), np.full((4, 16, 16), 0.9)
-    assert detector.score_samples(bright).min() > detector.score_samples(dark).max()
+    assert detector.decision_function(bright).min() > detector.decision_function(dark).max()
 
 
 def test_built_in_methods_and_priors_are_registered():
