@@ -21,12 +21,12 @@ echo
 echo "## 1. Into an environment that already has torch, without constraints.txt"
 python3 -m venv "$work/own"
 "$work/own/bin/pip" install -q torch==2.13.0 2>&1 | quiet
-before=$("$work/own/bin/python" -c "import torch; print(torch.__version__, torch.__file__)")
+before=$("$work/own/bin/python" -W ignore -c "import torch; print(torch.__version__, torch.__file__)")
 echo "torch before: $before"
 start=$(date +%s)
 "$work/own/bin/pip" install -e "$root" 2>&1 | quiet | grep -iE "torch|Successfully installed" || true
 echo "pip install -e . took $(( $(date +%s) - start )) s"
-after=$("$work/own/bin/python" -c "import torch; print(torch.__version__, torch.__file__)")
+after=$("$work/own/bin/python" -W ignore -c "import torch; print(torch.__version__, torch.__file__)")
 echo "torch after:  $after"
 [ "$before" = "$after" ] && echo "OK: pip left the torch that was there untouched" || { echo "FAILED: torch changed"; exit 1; }
 (cd "$work" && "$work/own/bin/python" - <<'EOF'
