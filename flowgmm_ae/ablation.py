@@ -1,8 +1,11 @@
-"""Ablation grids: priors and baselines × label budgets × seeds, trained through the same split and metrics.
+"""Ablation grids: priors and baselines × label budgets × seeds × any other cell-defining field
+(``ablate --grid``), trained through the same split and metrics.
 
 Each cell is an ordinary run folder under ``OUT/runs/``. A cell whose ``metrics.json`` exists is
-finished and is read back, not trained again; a cell folder without it was interrupted and is
-cleared and retrained. Variants are priors of AE-FLOW (``gaussian``, ``gmm``) and baselines (``ae``,
+finished and is read back, not trained again, once its recorded options agree with the grid's on
+every field the schema marks as defining a cell (:func:`cell_identity`); otherwise the grid stops
+before training anything. A cell folder without ``metrics.json`` was interrupted and is cleared and
+retrained. Variants are priors of AE-FLOW (``gaussian``, ``gmm``) and baselines (``ae``,
 ``cnn``, ``deepsad``, ``devnet``, ``supervised``). Label-free variants (the Gaussian prior, the
 autoencoder) are trained once per seed and shown at every budget as unsupervised references.
 
@@ -32,11 +35,15 @@ from flowgmm_ae.metrics import evaluate, resampled_aucs
 from flowgmm_ae.plots import plot_auc_vs_labels, plot_roc, plot_score_histograms
 from flowgmm_ae.priors import prior_entry, prior_names
 from flowgmm_ae.runs import train_config_from_record
+from flowgmm_ae.schema import PRIOR_GROUP, declared_fields
 from flowgmm_ae.training import TrainConfig, train
 
 log = logging.getLogger(__name__)
 
 METRICS = ("auc", "auprc", "f1", "acc", "sen", "spe")
+# The fields the grid's own axes set in every cell (variants, budgets, seeds, subtype sets,
+# contaminations); ``overrides`` set any other cell-defining field.
+AXES = ("method", "prior", "labeled_frac", "n_labeled", "seed", "contamination", "labeled_subtypes")
 POLICIES = ("f1", "normal-quantile")
 
 
@@ -56,7 +63,8 @@ def is_label_free(variant: str) -> bool:
 class Cell:
     """One training run of the grid: ``variant`` is a prior (gaussian, gmm) or a baseline name;
     ``labeled_subtypes`` (labels drawn from these anomaly subtypes only) and ``contamination``
-    (hidden anomalies in the unlabeled pool) are the grid's optional data axes."""
+    (hidden anomalies in the unlabeled pool) are the grid's optional data axes; ``overrides`` the
+    values of any other axis (``--grid``)."""
 
     variant: str
     budget: float | int  # labeled fraction, or number of labels when ``by_count``
@@ -64,6 +72,7 @@ class Cell:
     by_count: bool = False
     labeled_subtypes: tuple[str, ...] | None = None
     contamination: float = 0.0
+    overrides: tuple[tuple[str, Any], ...] = ()  # other fields' values: ablate --grid FIELD=...
 
     @property
     def method(self) -> str:
@@ -82,6 +91,7 @@ class Cell:
             parts.append(f"labels from {'+'.join(self.labeled_subtypes)}")
         if self.contamination:
             parts.append(f"contamination {self.contamination:g}")
+        parts += [f"{name}={_text(value)}" for name, value in self.overrides]
         return ", ".join(parts)
 
     @property
@@ -89,7 +99,8 @@ class Cell:
         budget = f"n{self.budget}" if self.by_count else f"f{self.budget:g}"
         only = f"-only-{'+'.join(self.labeled_subtypes)}" if self.labeled_subtypes is not None else ""
         dirty = f"-c{self.contamination:g}" if self.contamination else ""
-        return f"{self.variant}{only}{dirty}-{budget}-s{self.seed}"
+        axes = "".join(f"-{name}={_text(value)}" for name, value in self.overrides)
+        return f"{self.variant}{only}{dirty}{axes}-{budget}-s{self.seed}"
 
     def config(self, base: TrainConfig, out_dir: Path) -> TrainConfig:
         labels = {"n_labeled": int(self.budget)} if self.by_count else {"labeled_frac": float(self.budget)}
@@ -103,7 +114,7 @@ class Cell:
             variant["class_weight"] = 0.0  # the class term belongs to a label-using prior
         subtypes = list(self.labeled_subtypes) if self.labeled_subtypes is not None else None
         return replace(
-            base,
+            replace(base, **dict(self.overrides)),
             seed=self.seed,
             out=str(out_dir / "runs" / self.name),
             progress=False,
@@ -114,6 +125,13 @@ class Cell:
         )
 
 
+def _text(value: Any) -> str:
+    """A grid value as it appears in a cell's name."""
+    if isinstance(value, list | tuple):
+        return "+".join(str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def make_grid(
     variants: Sequence[str],
     budgets: Sequence[float | int],
@@ -122,12 +140,42 @@ def make_grid(
     seeds_for: dict[float, Sequence[int]] | None = None,
     subtype_sets: Sequence[tuple[str, ...] | None] = (None,),
     contaminations: Sequence[float] = (0.0,),
+    overrides: Sequence[dict[str, Any]] = ({},),
 ) -> list[Cell]:
     """Every cell. Label-free variants (gaussian prior, ae) get one cell per seed at budget 0;
     label-using baselines skip budget 0 (without labels they have nothing to learn from).
     ``seeds_for`` gives some budgets their own seeds (e.g. five seeds at 5 %); label-free variants
     then run every seed that any budget uses. Every cell is repeated for each contamination and,
-    except the label-free ones, for each set of labeled subtypes."""
+    except the label-free ones, for each set of labeled subtypes, and for each of ``overrides``
+    (values of other fields: the combinations of ``ablate --grid``)."""
+    clash = sorted({name for combination in overrides for name in combination} & set(AXES))
+    if clash:
+        raise FlowgmmAEError(f"{', '.join(clash)} are the grid's own axes, not overrides")
+    cells = _grid_cells(variants, budgets, seeds, by_count, seeds_for, subtype_sets, contaminations)
+    combined = [
+        replace(cell, overrides=_applicable(cell, combination)) for combination in overrides for cell in cells
+    ]
+    return list(dict.fromkeys(combined))  # a baseline's cell is one cell under every prior-only value
+
+
+def _applicable(cell: Cell, combination: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The overrides that apply to ``cell``: a baseline takes no prior-and-pool field, and its own
+    score (as ``Cell.config`` gives it)."""
+    if is_prior(cell.variant):
+        return tuple(sorted(combination.items()))
+    ignored = {f.name for f in declared_fields(TrainConfig) if f.setting.group == PRIOR_GROUP} | {"score"}
+    return tuple(sorted((k, v) for k, v in combination.items() if k not in ignored))
+
+
+def _grid_cells(
+    variants: Sequence[str],
+    budgets: Sequence[float | int],
+    seeds: Sequence[int],
+    by_count: bool,
+    seeds_for: dict[float, Sequence[int]] | None,
+    subtype_sets: Sequence[tuple[str, ...] | None],
+    contaminations: Sequence[float],
+) -> list[Cell]:
     seeds_for = seeds_for or {}
     every_seed = sorted({*seeds, *(s for chosen in seeds_for.values() for s in chosen)})
     cells: list[Cell] = []
@@ -151,39 +199,30 @@ def _read_scores(path: Path, score: str) -> tuple[np.ndarray, np.ndarray]:
     return table.labels, table.scores[score]
 
 
-# The options that make a cell: a finished run folder must agree on them to be reused.
-_CELL_FIELDS = (
-    "method",
-    "dataset",
-    "labeled_frac",
-    "labeled_subtypes",
-    "contamination",
-    "learn_weights",
-    "seed",
-    "epochs",
-    "image_size",
-    "norm",
-    "class_weight",
-)
-
-
-def _cell_options(config: TrainConfig) -> dict[str, Any]:
-    options = {name: getattr(config, name) for name in _CELL_FIELDS}
-    if get_method(config.method).uses_priors:
-        options["prior"] = config.prior
-        options["pool"] = config.pool_objective()
-        options["assumed_contamination"] = config.pool_contamination()
-    return options
+def cell_identity(config: TrainConfig) -> dict[str, Any]:
+    """What identifies a finished cell: every field the schema marks as defining a cell (those of
+    the prior-and-pool group only for a method with a prior), with ``score``, ``pool`` and the
+    assumed contamination as the run resolves them."""
+    uses_prior = get_method(config.method).uses_priors
+    identity = {
+        field.name: getattr(config, field.name)
+        for field in declared_fields(type(config))
+        if field.setting.cell and (uses_prior or field.setting.group != PRIOR_GROUP)
+    }
+    identity["score"] = config.resolved_score()
+    if uses_prior:
+        identity.update(pool=config.pool_objective(), assumed_contamination=config.pool_contamination())
+    return identity
 
 
 def check_finished_cell(run_dir: Path, wanted: TrainConfig) -> None:
     """Refuse to reuse a finished run folder trained with other options than the grid asks for
-    (say, a resumed grid whose --pool or --epochs changed): its numbers would be mislabeled."""
+    (say, a resumed grid whose --score or --epochs changed): its numbers would be mislabeled."""
     recorded = train_config_from_record(read_json(run_dir / "config.json"))
-    have, want = _cell_options(recorded), _cell_options(wanted)
-    if wanted.n_labeled is not None:  # a count budget (a fraction's record holds the count it drew)
-        have["n_labeled"], want["n_labeled"] = recorded.n_labeled, wanted.n_labeled
-    differ = {name: (have[name], want[name]) for name in want if have.get(name) != want[name]}
+    have, want = cell_identity(recorded), cell_identity(wanted)
+    if wanted.n_labeled is None:  # a fraction's budget: the record holds the count it drew
+        have.pop("n_labeled"), want.pop("n_labeled")
+    differ = {name: (have.get(name), want[name]) for name in want if have.get(name) != want[name]}
     if differ:
         listed = ", ".join(f"{name}={old!r} (grid: {new!r})" for name, (old, new) in differ.items())
         raise FlowgmmAEError(
@@ -192,11 +231,10 @@ def check_finished_cell(run_dir: Path, wanted: TrainConfig) -> None:
 
 
 def run_cell(cell: Cell, base: TrainConfig, out_dir: Path) -> Path:
-    """Train the cell unless its run folder is already finished (with the same options); returns
-    the folder."""
+    """Train the cell unless its run folder is already finished (whose options
+    :func:`check_finished_cell` has checked); returns the folder."""
     run_dir = out_dir / "runs" / cell.name
     if (run_dir / "metrics.json").is_file():
-        check_finished_cell(run_dir, cell.config(base, out_dir))
         return run_dir
     if run_dir.exists():
         log.warning(f"{cell.name} was interrupted: clearing {run_dir} and training it again")
@@ -224,6 +262,7 @@ def cell_rows(cell: Cell, run_dir: Path, normal_quantile: float) -> list[dict[st
             {
                 "method": cell.method,
                 "setting": cell.setting,
+                **{name: _text(value) for name, value in cell.overrides},  # the --grid axes, a column each
                 "variant": cell.variant,
                 "labeled_frac": config["labeled_frac"] if not cell.by_count else "",
                 "n_labels": config["n_labeled"],
@@ -370,13 +409,17 @@ def run_ablation(
     seeds_for: dict[float, Sequence[int]] | None = None,
     subtype_sets: Sequence[tuple[str, ...] | None] = (None,),
     contaminations: Sequence[float] = (0.0,),
+    overrides: Sequence[dict[str, Any]] = ({},),
 ) -> list[dict[str, Any]]:
     """Train (or reuse) every cell, then write results.csv, results.md and the figures."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    cells = make_grid(variants, budgets, seeds, by_count, seeds_for, subtype_sets, contaminations)
-    for cell in cells:  # every cell's options, checked before the first one trains
-        cell.config(base, out_dir).validate()
+    cells = make_grid(variants, budgets, seeds, by_count, seeds_for, subtype_sets, contaminations, overrides)
+    for cell in cells:  # every cell's options, and every finished cell's record, before any training
+        config = cell.config(base, out_dir)
+        config.validate()
+        if (out_dir / "runs" / cell.name / "metrics.json").is_file():
+            check_finished_cell(out_dir / "runs" / cell.name, config)
     run_dirs: dict[Cell, Path] = {}
     started, trained = time.perf_counter(), 0
     for i, cell in enumerate(cells, 1):
@@ -390,7 +433,7 @@ def run_ablation(
         run_dirs[cell] = run_cell(cell, base, out_dir)
         trained += not finished
     rows = [row for cell in cells for row in cell_rows(cell, run_dirs[cell], base.normal_quantile)]
-    write_csv(out_dir / "results.csv", rows, fieldnames=list(rows[0]))
+    write_csv(out_dir / "results.csv", rows, fieldnames=list(dict.fromkeys(k for row in rows for k in row)))
     title = (
         f"# Ablation on {base.dataset}\n\nTest metrics, thresholds and checkpoints chosen on validation "
         f"(--val-labels {base.val_labels}, --select {base.select}). Labels: anomaly labels used in training "

@@ -1,4 +1,5 @@
-"""Every option of a training run, as one dataclass (saved as a run's config.json)."""
+"""Every option of a training run, as one dataclass (saved as a run's config.json) that is also the
+schema of the command line (:mod:`flowgmm_ae.schema`)."""
 
 from __future__ import annotations
 
@@ -6,78 +7,308 @@ import math
 from dataclasses import asdict, dataclass
 
 from flowgmm_ae.data import DEFAULT_DATASET
-from flowgmm_ae.errors import ConfigError
-from flowgmm_ae.methods import get_method
-from flowgmm_ae.models import ModelConfig
+from flowgmm_ae.data.splits import VAL_LABEL_POLICIES
+from flowgmm_ae.errors import DEVICES, ConfigError
+from flowgmm_ae.methods import get_method, method_names, score_names
+from flowgmm_ae.metrics import THRESHOLD_POLICIES
+from flowgmm_ae.models import NORMS, ModelConfig
+from flowgmm_ae.objectives import POOL_OBJECTIVES
+from flowgmm_ae.priors import prior_names
+from flowgmm_ae.schema import PRIOR_GROUP, setting
 
 
 @dataclass
 class TrainConfig:
-    """Every option of a training run; saved as config.json."""
+    """Every option of a training run; saved as config.json. Each field is declared with
+    :func:`~flowgmm_ae.schema.setting`: the command line, ``ablate --grid`` and a grid cell's
+    identity are generated from these declarations."""
 
-    method: str = "aeflow"  # aeflow (with --prior) or a baseline: ae, cnn, deepsad, devnet, supervised
-    dataset: str = DEFAULT_DATASET
-    dataset_given: bool = True  # False: the user named none, so a missing file falls back to synthetic
-    data_root: str | None = None
-    val_frac: float = 0.1  # validation part carved from train (data sets without their own val split)
-    group_pattern: str | None = None  # folder: sets: regex whose first group is the patient id
-    val_labels: str = "budget"  # "budget": validation keeps labeled_frac of its anomalies; "all": every one
-    strict: bool = False  # stop at an unreadable image file instead of skipping it
-    cache_dir: str | None = None  # decoded-image cache (None: $FLOWGMM_AE_CACHE or the user cache)
-    use_cache: bool = True
-    prior: str = "gmm"
-    labeled_frac: float = 0.05
-    n_labeled: int | None = None
-    labeled_subtypes: list[str] | None = None  # label only these anomaly subtypes (None: every one)
-    contamination: float = 0.0  # fraction of the unlabeled pool replaced by hidden anomalies
+    # --- data ------------------------------------------------------------------------------------
+    method: str = setting(
+        "aeflow",
+        "aeflow (prior chosen by --prior) or a baseline (ae, cnn, deepsad, devnet, supervised, and any "
+        "method registered with flowgmm_ae.register_method).",
+        "data",
+        choices=method_names,
+    )
+    dataset: str = setting(
+        DEFAULT_DATASET,
+        "Data set, or folder:PATH for your own (PATH/normal, PATH/abnormal, optionally under "
+        "train/val/test, or a CSV manifest path,label[,split]). If left at the default and "
+        "PneumoniaMNIST cannot be found or downloaded, training falls back to 'synthetic'.",
+        "data",
+        kind="dataset",
+    )
+    # False: the user named no data set, so a missing file falls back to synthetic.
+    dataset_given: bool = setting(True, "Whether the data set was named.", "data", cell=False, cli=False)
+    data_root: str | None = setting(
+        None,
+        "Folder (or file) holding the data; else $FLOWGMM_AE_DATA, then the cache.",
+        "data",
+        cell=False,
+        kind="path",
+    )
+    val_frac: float = setting(
+        0.1,
+        "Validation part carved (seeded, stratified, whole patients where known) from train, for "
+        "data sets without their own val split.",
+        "data",
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        high_open=True,
+    )
+    group_pattern: str | None = setting(
+        None,
+        "folder: data sets: a regular expression searched in each file name whose first capture "
+        "group (or whole match) is the patient, e.g. '^(p\\d+)_'; carved splits then take whole "
+        "patients. A manifest's group column takes precedence.",
+        "data",
+    )
+    strict: bool = setting(
+        False, "Stop at an unreadable image file instead of skipping it.", "data", cell=False
+    )
+    cache_dir: str | None = setting(
+        None,
+        "Where decoded images are cached (default: $FLOWGMM_AE_CACHE, else ~/.cache/flowgmm_ae/decoded).",
+        "data",
+        cell=False,
+        kind="dir",
+    )
+    use_cache: bool = setting(
+        True, "Decode image files afresh and cache nothing.", "data", cell=False, flag="--no-cache"
+    )
+    image_size: int = setting(32, "Side of the square images the model sees (pixels).", "data", low=8)
+    # --- protocol --------------------------------------------------------------------------------
+    labeled_frac: float = setting(
+        0.05,
+        "Fraction of the train split's anomalies that are labeled (0: unsupervised).",
+        "protocol",
+        low=0.0,
+        high=1.0,
+    )
+    n_labeled: int | None = setting(
+        None, "Number of labeled anomalies instead of a fraction.", "protocol", low=0
+    )
+    labeled_subtypes: list[str] | None = setting(
+        None,
+        "Label only anomalies of these subtypes (comma-separated, e.g. bacteria; `data info` lists "
+        "them): --labeled-frac of their training images, and validation keeps only their anomalies. "
+        "The other subtypes stay out of training (or join the unlabeled pool under --contamination) "
+        "and are scored as unseen.",
+        "protocol",
+    )
+    contamination: float = setting(
+        0.0,
+        "Fraction of the unlabeled pool that are hidden anomalies.",
+        "protocol",
+        low=0.0,
+        high=1.0,
+        high_open=True,
+    )
+    val_labels: str = setting(
+        "budget",
+        "budget: validation keeps every normal image but only --labeled-frac of its anomalies, so "
+        "checkpoint, threshold and beta use no more labels than training (all are counted); all: "
+        "every validation anomaly.",
+        "protocol",
+        choices=VAL_LABEL_POLICIES,
+    )
+    # --- prior and pool ----------------------------------------------------------------------------
+    prior: str = setting(
+        "gmm",
+        "gmm: class-conditional mixture (uses labels); gaussian: unsupervised AE-FLOW.",
+        PRIOR_GROUP,
+        choices=prior_names,
+    )
     # The anomalous fraction ε of the pool the objective assumes (None: `contamination`). A pool that
     # came contaminated, or a guess that differs from the truth, sets this alone.
-    assumed_contamination: float | None = None
-    # How the mixture explains a pool assumed to hold ε anomalies: "trim" leaves each batch's most
-    # anomalous ⌈ε·B⌉ out; "marginal" (FlowGMM's, needed by learn_weights) collapsed at 10 % on
-    # PneumoniaMNIST; "normal" takes the pool as normal (objectives.py)
-    pool: str = "trim"
-    learn_weights: bool = False
-    freeze_means: bool = False  # keep the mixture means at their initial values
-    freeze_scales: bool = False  # keep the mixture scales at 1 (FlowGMM's identity covariances)
-    image_size: int = 32
-    stride: int | None = None  # None: image_size // 4 (a 4 × 4 latent) when a power of two; wrn50: 16
-    latent_channels: int = 16
-    base_width: int = 32
-    encoder: str = "conv"  # or "wrn50" (AE-FLOW's Wide-ResNet-50-2 trunk; aeflow only)
-    encoder_weights: str | None = None  # a torchvision wide_resnet50_2 state dict file
-    finetune_encoder: bool = False
-    norm: str = "batch"  # encoder/decoder: "batch" (BatchNorm + ReLU) or "group" (GroupNorm + SiLU)
-    flow_steps: int = 4
-    flow_hidden: int = 64
-    latent_noise: float = 0.05
-    epochs: int = 25
-    min_steps: int = 400  # lengthen each epoch (several passes) until this many steps run in all
-    batch_size: int = 64
-    labeled_batch_size: int = 16
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    alpha: float = 0.5
-    labeled_weight: float = 1.0
-    class_weight: float = 0.0  # γ: weight of the class-posterior cross-entropy (mixture prior only)
-    beta: float | str = 0.9  # or "auto": chosen on validation
-    augment: bool = True
-    grad_clip: float = 10.0
-    max_bad_steps: int = 20
-    checkpoint_every: int = 0  # also checkpoint every N steps within an epoch (0: at epoch ends only)
-    score: str = "auto"  # "auto": the method's own (resolved_score); or a name in its score_names
-    threshold_policy: str = "auto"
-    normal_quantile: float = 0.95
-    # "last": the last epoch; "best": the epoch with the best validation AUC. With the few validation
-    # anomalies of --val-labels budget, "best" kept early epochs whose validation AUC had saturated and
-    # lost test AUC (benchmarks/results/detection_chestxray2017_32px_e25_honest/selection_rules.md).
-    select: str = "last"
-    seed: int = 0
-    device: str = "auto"
-    loader_workers: int = 0  # threads reading batches ahead (for GPUs; results do not change)
-    precision: str = "fp32"  # or "bf16": autocast for encoder/decoder; flow and prior stay float32
-    out: str | None = None
-    progress: bool = True
+    assumed_contamination: float | None = setting(
+        None,
+        "The anomalous fraction of the unlabeled pool that --pool assumes [default: --contamination]. "
+        "Set it alone for a pool that came contaminated.",
+        PRIOR_GROUP,
+        low=0.0,
+        high=1.0,
+        high_open=True,
+    )
+    # "marginal" (FlowGMM's, needed by learn_weights) collapsed at 10 % on PneumoniaMNIST
+    # (objectives.py).
+    pool: str = setting(
+        "trim",
+        "How the mixture prior explains an unlabeled pool holding anomalies (--assumed-contamination): "
+        "trim leaves each batch's most anomalous fraction out, marginal uses the mixture marginal "
+        "(FlowGMM; collapsed at 10 % on PneumoniaMNIST), normal takes the pool as normal.",
+        PRIOR_GROUP,
+        choices=POOL_OBJECTIVES,
+    )
+    learn_weights: bool = setting(
+        False,
+        "Learn the mixture weights (the unlabeled pool's composition) instead of fixing them (needs "
+        "--pool marginal).",
+        PRIOR_GROUP,
+    )
+    freeze_means: bool = setting(False, "Keep the mixture means at their initial values.", PRIOR_GROUP)
+    freeze_scales: bool = setting(
+        False, "Keep the mixture scales at 1 (FlowGMM's identity covariances).", PRIOR_GROUP
+    )
+    class_weight: float = setting(
+        0.0,
+        "Weight γ of the cross-entropy of the mixture's class posterior p(y|x) (hybrid objective).",
+        PRIOR_GROUP,
+        low=0.0,
+        aliases=("--gamma",),
+    )
+    # --- model -----------------------------------------------------------------------------------
+    stride: int | None = setting(
+        None,
+        "Encoder down-sampling factor (power of 2); default: image-size / 4, a 4 x 4 latent (chosen "
+        "on validation AUC at 128 px).",
+        "model",
+        low=1,
+    )
+    latent_channels: int = setting(16, "Channels of the latent z.", "model", low=2)
+    base_width: int = setting(
+        32, "Channels of the first encoder stage (doubling per stage, up to 256).", "model", low=1
+    )
+    encoder: str = setting(
+        "conv",
+        "conv: the small convolutional encoder; wrn50: AE-FLOW's Wide-ResNet-50-2 trunk (layer3, "
+        "stride 16), frozen unless --finetune-encoder (aeflow only).",
+        "model",
+        choices=("conv", "wrn50"),
+    )
+    encoder_weights: str | None = setting(
+        None,
+        "A torchvision wide_resnet50_2 state dict (torch.save or .safetensors) for --encoder wrn50; "
+        "ImageNet weights are not downloaded.",
+        "model",
+        kind="file",
+    )
+    finetune_encoder: bool = setting(False, "Train the wrn50 trunk too.", "model")
+    norm: str = setting(
+        "batch",
+        "Normalisation in the conv encoder and the decoder (aeflow and the baselines built on them): "
+        "batch (BatchNorm + ReLU; scores use its running statistics) or group (GroupNorm + SiLU). "
+        "--method cnn always uses BatchNorm.",
+        "model",
+        choices=NORMS,
+    )
+    flow_steps: int = setting(4, "Glow steps of the latent flow.", "model", low=1)
+    flow_hidden: int = setting(64, "Hidden channels of each coupling layer's network.", "model", low=1)
+    latent_noise: float = setting(
+        0.05, "Standard deviation of the dequantisation noise added to z in training.", "model", low=0.0
+    )
+    # --- optimisation ----------------------------------------------------------------------------
+    epochs: int = setting(
+        25,
+        "Epochs: validation and a checkpoint after each. An epoch is several passes over the unlabeled "
+        "images when --epochs passes would make fewer than --min-steps optimiser steps (the run says "
+        "so); give --min-steps 0 for exactly one pass per epoch.",
+        "optimisation",
+        low=1,
+    )
+    min_steps: int = setting(
+        400,
+        "The fewest optimiser steps a run makes: each epoch is lengthened to several passes over the "
+        "unlabeled images until --epochs epochs reach it (small data sets).",
+        "optimisation",
+        low=0,
+    )
+    batch_size: int = setting(64, "Unlabeled images per step.", "optimisation", low=2)
+    labeled_batch_size: int = setting(
+        16, "Labeled anomalies per step (drawn with replacement).", "optimisation", low=1
+    )
+    lr: float = setting(1e-3, "Adam's learning rate.", "optimisation", low=0.0, low_open=True)
+    weight_decay: float = setting(0.0, "Adam's weight decay.", "optimisation", low=0.0)
+    alpha: float = setting(
+        0.5, "Weight of the likelihood terms against reconstruction.", "optimisation", low=0.0, high=1.0
+    )
+    labeled_weight: float = setting(
+        1.0, "Weight λ of the labeled likelihood term.", "optimisation", low=0.0, aliases=("--lambda",)
+    )
+    augment: bool = setting(
+        True, "Turn off the random shift / intensity jitter.", "optimisation", flag="--no-augment"
+    )
+    grad_clip: float = setting(10.0, "Gradient norm clipping.", "optimisation", low=0.0, low_open=True)
+    max_bad_steps: int = setting(
+        20, "Stop after this many non-finite losses in a row.", "optimisation", cell=False, low=1
+    )
+    precision: str = setting(
+        "fp32",
+        "bf16: autocast the encoder and decoder (for GPUs); the flow and prior stay float32.",
+        "optimisation",
+        choices=("fp32", "bf16"),
+    )
+    seed: int = setting(
+        0, "Seed of the split, the labeled draw and training.", "optimisation", low=0, high=2**32 - 1
+    )
+    # --- scoring ---------------------------------------------------------------------------------
+    beta: float | str = setting(
+        0.9,
+        "Weight of the flow score against the reconstruction score in 'combined' (0.9 as in AE-FLOW), "
+        "or 'auto' to choose it on validation.",
+        "scoring",
+        kind="beta",
+    )
+    score: str = setting(
+        "auto",
+        "Score used for checkpoint selection and the headline metrics. auto: the method's own (the "
+        "mixture's class posterior for flowgmm-ae with labels, else the combined score).",
+        "scoring",
+        choices=lambda: ("auto", *score_names()),
+    )
+    threshold_policy: str = setting(
+        "auto",
+        "How the threshold is chosen on validation: f1 (maximum F1, needs validation anomalies), "
+        "normal-quantile (--normal-quantile of validation normal scores), auto (f1 where it can).",
+        "scoring",
+        choices=THRESHOLD_POLICIES,
+    )
+    normal_quantile: float = setting(
+        0.95,
+        "Quantile of validation normal scores for the normal-quantile threshold.",
+        "scoring",
+        low=0.0,
+        high=1.0,
+    )
+    # With the few validation anomalies of --val-labels budget, "best" kept early epochs whose
+    # validation AUC had saturated and lost test AUC
+    # (benchmarks/results/detection_chestxray2017_32px_e25_honest/selection_rules.md).
+    select: str = setting(
+        "last",
+        "Keep the last epoch, or the one with the best validation AUC (with a handful of validation "
+        "anomalies it picks early, saturated epochs: see docs/results.md).",
+        "scoring",
+        choices=("best", "last"),
+    )
+    # --- run -------------------------------------------------------------------------------------
+    device: str = setting(
+        "auto",
+        "auto: a CUDA GPU when PyTorch sees one, else the CPU.",
+        "run",
+        cell=False,
+        choices=DEVICES,
+    )
+    loader_workers: int = setting(
+        0,
+        "Threads that read unlabeled batches ahead (useful on GPUs; the results do not change).",
+        "run",
+        cell=False,
+        low=0,
+    )
+    checkpoint_every: int = setting(
+        0,
+        "Also checkpoint every N steps within an epoch (checkpoints are always written at every "
+        "epoch's end).",
+        "run",
+        cell=False,
+        low=0,
+    )
+    out: str | None = setting(
+        None, "Run folder (default: a new folder under runs/).", "run", cell=False, kind="dir"
+    )
+    progress: bool = setting(True, "No progress bar.", "run", cell=False, flag="--quiet")
 
     def pool_contamination(self) -> float:
         """ε, the anomalous fraction of the unlabeled pool the objective and the mixture weights assume."""

@@ -16,6 +16,9 @@ class ConfigError(FlowgmmAEError, ValueError):
         self.fields = fields
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
 def resolve_device(name: str):
     """``auto`` → CUDA when PyTorch sees a GPU, else CPU; ``cuda`` without a GPU is an error."""
     import torch
@@ -24,6 +27,6 @@ def resolve_device(name: str):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
         raise FlowgmmAEError("device='cuda' was asked for but PyTorch sees no CUDA device")
-    if name not in ("cpu", "cuda"):
-        raise FlowgmmAEError(f"unknown device {name!r}: choose auto, cpu or cuda")
+    if name not in DEVICES:
+        raise FlowgmmAEError(f"unknown device {name!r}: choose {', '.join(DEVICES)}")
     return torch.device(name)

@@ -1,0 +1,119 @@
+"""One schema for every option: TrainConfig's field declarations generate ``train``'s options,
+``ablate --grid``'s axes and the identity of a finished grid cell, so a new field needs no other
+edit, and a resumed grid never reuses a cell trained with other options."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import click
+import pytest
+from click.testing import CliRunner
+from tiny import tiny_cli_args
+
+from flowgmm_ae.ablation import cell_identity
+from flowgmm_ae.cli import main, make_ablate_command, make_train_command
+from flowgmm_ae.config import TrainConfig
+from flowgmm_ae.schema import GROUPS, cell_fields, declared_fields, setting
+
+# A field a developer might add tomorrow, declared as every field is.
+Extended = dataclasses.make_dataclass(
+    "Extended",
+    [("new_knob", float, setting(0.5, "A knob added in a test.", "optimisation", low=0.0, high=1.0))],
+    bases=(TrainConfig,),
+)
+
+
+def _cli(config_cls: type) -> click.Group:
+    group = click.Group()
+    group.add_command(make_train_command(config_cls))
+    group.add_command(make_ablate_command(config_cls))
+    return group
+
+
+def test_every_field_is_declared_in_a_known_group():
+    fields = declared_fields(TrainConfig)
+    assert [f.name for f in fields] == [f.name for f in dataclasses.fields(TrainConfig)]
+    assert {f.setting.group for f in fields} <= set(GROUPS)
+    assert all(f.setting.help for f in fields)
+    assert {"device", "out", "progress", "loader_workers"}.isdisjoint(cell_fields(TrainConfig))
+    assert {"score", "beta", "lr", "min_steps", "norm", "val_labels", "select"} <= set(
+        cell_fields(TrainConfig)
+    )
+
+
+def test_a_new_field_appears_in_train_help_in_the_grid_and_in_the_cell_identity(tmp_path):
+    cli = _cli(Extended)
+    help_text = CliRunner().invoke(cli, ["train", "--help"]).output
+    section = help_text[help_text.index("Optimisation options:") : help_text.index("Scoring options:")]
+    assert "--new-knob" in section and "A knob added in a test." in section
+    result = CliRunner().invoke(
+        cli,
+        ["ablate", "--priors", "gmm", "--labeled-fracs", "0.05", "--seeds", "0", "--grid", "new_knob=0.1,0.2",
+         "--dry-run", "--out", str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "gmm-new_knob=0.1-f0.05-s0" in result.output and "gmm-new_knob=0.2-f0.05-s0" in result.output
+    bad = CliRunner().invoke(cli, ["ablate", "--grid", "new_knob=2", "--dry-run", "--out", str(tmp_path)])
+    assert bad.exit_code != 0 and "new_knob" in bad.output and "0.0<=x<=1.0" in bad.output
+    assert cell_identity(Extended(new_knob=0.3))["new_knob"] == 0.3
+    assert cell_identity(Extended(new_knob=0.3)) != cell_identity(Extended(new_knob=0.4))
+
+
+def test_grid_values_are_read_as_the_options_read_them(tmp_path):
+    def dry(*grid: str):
+        args = [item for g in grid for item in ("--grid", g)]
+        return CliRunner().invoke(main, ["ablate", *args, "--dry-run", "--out", str(tmp_path)])
+
+    assert "norm=group" in dry("norm=group", "labeled_frac=0.05", "prior=gmm", "seed=0").output
+    for wrong, message in [
+        ("norm=layer", "'layer' is not one of"),
+        ("lr=-1", "lr: -1.0 is not in the range"),
+        ("device=cpu", "device does not define a cell"),
+        ("no_such=1", "not FIELD=V1,V2 with a TrainConfig field"),
+    ]:
+        result = dry(wrong)
+        assert result.exit_code != 0 and message in result.output, (wrong, result.output)
+    methods = dry("method=cnn,deepsad", "labeled_frac=0.01,0.05", "seed=0").output.split()
+    assert methods[:-2] == ["cnn-f0.01-s0", "cnn-f0.05-s0", "deepsad-f0.01-s0", "deepsad-f0.05-s0"]
+
+
+def test_a_baseline_cell_takes_no_prior_only_axis(tmp_path):
+    args = ["ablate", "--priors", "gmm", "--baselines", "cnn", "--labeled-fracs", "0.05", "--seeds", "0"]
+    args += [
+        "--grid",
+        "score=recon,combined",
+        "--grid",
+        "pool=trim,normal",
+        "--dry-run",
+        "--out",
+        str(tmp_path),
+    ]
+    names = CliRunner().invoke(main, args).output.split()[:-2]
+    assert sum(name.startswith("gmm-") for name in names) == 4
+    assert [name for name in names if name.startswith("cnn")] == ["cnn-f0.05-s0"]
+
+
+@pytest.mark.parametrize(("option", "changed"), [("--score", "recon"), ("--beta", "0.5")])
+def test_a_resumed_grid_with_another_option_reuses_no_cell_silently(tmp_path, option, changed):
+    grid = ["ablate", "--dataset", "synthetic", "--priors", "gmm", "--labeled-fracs", "0.1", "--seeds", "0"]
+    grid += ["--score", "combined", *[a for a in tiny_cli_args() if a != "--quiet"], "--out", str(tmp_path)]
+    first = CliRunner().invoke(main, grid)
+    assert first.exit_code == 0, first.output
+    again = CliRunner().invoke(main, grid)
+    assert again.exit_code == 0 and "done, reused" in again.output
+    if option == "--score":
+        grid[grid.index("--score") + 1] = changed
+    else:
+        grid += [option, changed]
+    resumed = CliRunner().invoke(main, grid)
+    assert resumed.exit_code != 0 and "done, reused" not in resumed.output
+    field = option.lstrip("-")
+    assert f"was trained with {field}=" in resumed.output and "use another --out" in resumed.output
+
+
+def test_every_command_defaults_to_the_same_device():
+    for path in (["train"], ["evaluate"], ["score"]):
+        command = main.commands[path[0]]
+        device = next(p for p in command.params if p.name == "device")
+        assert device.default == TrainConfig.device == "auto"
