@@ -37,7 +37,7 @@ from flowgmm_ae.evaluation import split_scores, validation_scores
 from flowgmm_ae.io import save_weights, write_csv
 from flowgmm_ae.loader import BatchFeeder
 from flowgmm_ae.methods import Method, StepLoss
-from flowgmm_ae.metrics import ranking_metrics
+from flowgmm_ae.metrics import diagnostic_auc, ranking_metrics
 from flowgmm_ae.priors import ANOMALY
 
 log = logging.getLogger("flowgmm_ae.training")
@@ -419,7 +419,7 @@ def aucs_with_held_out(
     held = split_scores(method, model, held_out.images, combiner, device, ctx)
     labels = np.concatenate([val.labels, held_out.labels])
     return {
-        score: ranking_metrics(labels, np.concatenate([values, held[score]]))["auc"]
+        score: diagnostic_auc(labels, np.concatenate([values, held[score]]))
         for score, values in val_scores.items()
     }
 

@@ -27,6 +27,12 @@ def _check(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return labels, scores
 
 
+def diagnostic_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """AUC for a diagnostic that chooses nothing; NaN where the scores are not finite (a diverging
+    run's other scores or checkpoints: the score a run keeps is checked where it is used)."""
+    return ranking_metrics(labels, scores)["auc"] if np.isfinite(scores).all() else float("nan")
+
+
 def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     """AUC (ROC) and AUPRC; NaN where only one class is present."""
     labels, scores = _check(labels, scores)

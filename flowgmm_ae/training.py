@@ -27,7 +27,7 @@ from flowgmm_ae.evaluation import evaluate_model, split_scores, validation_score
 from flowgmm_ae.io import read_json, write_json
 from flowgmm_ae.loop import CHECKPOINT, FitResult, TrainingError, aucs_with_held_out, local_batch_sizes
 from flowgmm_ae.methods import get_method
-from flowgmm_ae.metrics import ranking_metrics
+from flowgmm_ae.metrics import diagnostic_auc
 from flowgmm_ae.plots import plot_training_curve
 from flowgmm_ae.protocol import ProtocolSplit, apply_protocol, label_counts
 from flowgmm_ae.version import __version__
@@ -203,8 +203,8 @@ def selection_diagnostics(
         val_scores, combiner = validation_scores(method, model, dataset.val, config.beta, device, ctx)
         test_scores = split_scores(method, model, dataset.test.images, combiner, device, ctx)
         entry: dict[str, Any] = {
-            "val_auc": ranking_metrics(dataset.val.labels, val_scores[config.score])["auc"],
-            "test_auc": ranking_metrics(dataset.test.labels, test_scores[config.score])["auc"],
+            "val_auc": diagnostic_auc(dataset.val.labels, val_scores[config.score]),
+            "test_auc": diagnostic_auc(dataset.test.labels, test_scores[config.score]),
         }
         if cut.val_labels.held_out is not None:
             by_score = aucs_with_held_out(
