@@ -1,27 +1,15 @@
 #!/usr/bin/env bash
-# Issue 15's candidates on top of BatchNorm (--norm batch), one at a time, on PneumoniaMNIST at 5 %
-# labels, seeds 0-2 (paired with benchmarks/norm_pneumoniamnist.sh's BatchNorm cells, the same
-# labeled subsets): 40 epochs instead of 25, 32 labeled images per batch instead of 16, and the
-# hybrid class term (--class-weight 1). The posterior score needs no run: every run stores it.
-# Resumable (a finished run is kept). About 25 minutes on 2 CPU cores.
+# Candidate changes on top of the BatchNorm default, one at a time: 40 epochs, 32 labeled anomalies
+# per batch, --class-weight 1; flowgmm-ae on PneumoniaMNIST, 5 % labels, seeds 0-2 (run by hand,
+# never in CI; about 25 minutes on 2 CPU cores). One ablate call per candidate, each in its folder;
+# resumable. Then, for each candidate, against the default's cells of the PneumoniaMNIST grid:
+#   python benchmarks/tables.py paired benchmarks/results/ablation_pneumoniamnist_honest/results.csv \
+#     benchmarks/results/candidates_pneumoniamnist/epochs=40 --where method=flowgmm-ae \
+#     --where labeled_frac=0.05 --reference setting= --by labeled_frac
 #   FLOWGMM_AE_DATA=../shared/data bash benchmarks/candidates_pneumoniamnist.sh
-# Then: python benchmarks/paired_comparison.py (the command is in benchmarks/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=benchmarks/results/candidates_pneumoniamnist/runs
-mkdir -p "$out"
-declare -A options=(
-  [e40]="--epochs 40"
-  [lb32]="--labeled-batch-size 32"
-  [cw1]="--class-weight 1"
-)
-for variant in e40 lb32 cw1; do
-  for seed in 0 1 2; do
-    run="$out/$variant-f0.05-s$seed"
-    [[ -f "$run/metrics.json" ]] && continue
-    rm -rf "$run"
-    # shellcheck disable=SC2086
-    flowgmm-ae train --dataset pneumoniamnist --labeled-frac 0.05 --norm batch --seed "$seed" \
-      ${options[$variant]} --quiet --out "$run"
-  done
-done
+for candidate in epochs=40 labeled_batch_size=32 class_weight=1; do
+  flowgmm-ae ablate --dataset pneumoniamnist --priors gmm --labeled-fracs 0.05 --seeds 0,1,2 \
+    --grid "$candidate" --out "benchmarks/results/candidates_pneumoniamnist/$candidate"
+done 2>&1 | tee benchmarks/results/candidates_pneumoniamnist.log

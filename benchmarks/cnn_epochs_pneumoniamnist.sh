@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Is 25 epochs enough for the plain CNN baseline? --method cnn with 40 epochs (the reference plain
-# CNN of issue 15 trained 40) on PneumoniaMNIST at 5 %, seeds 0-4, paired with the 25-epoch cells
+# independently written CNN trained 40) on PneumoniaMNIST at 5 %, seeds 0-4, paired with the 25-epoch cells
 # of benchmarks/ablation_pneumoniamnist.sh. Resumable. About 6 minutes on 2 CPU cores.
 #   FLOWGMM_AE_DATA=../shared/data bash benchmarks/cnn_epochs_pneumoniamnist.sh
 set -euo pipefail

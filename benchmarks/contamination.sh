@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 16, unlabeled pools that hold anomalies: flowgmm-ae, the plain CNN, Deep SAD and DevNet at
+# Unlabeled pools that hold anomalies: flowgmm-ae, the plain CNN, Deep SAD and DevNet at
 # 5 % labels with 0 %, 5 % and 10 % hidden anomalies in the unlabeled pool (--contaminations), five
 # paired seeds, package defaults. The CNN and DevNet take the pool as normal; Deep SAD uses its
 # unlabeled term; flowgmm-ae uses its pool objective (--pool): POOL=trim (default) leaves each

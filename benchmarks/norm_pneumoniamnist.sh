@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # flowgmm-ae with BatchNorm + ReLU (--norm batch) against GroupNorm + SiLU (--norm group) in the
-# encoder and decoder, on PneumoniaMNIST: the lead of issue 15 (a research prototype's gap to the
+# encoder and decoder, on PneumoniaMNIST: the lead (a research prototype's gap to the
 # package sat in this choice). Five paired seeds (same seed = same labeled subset) at 1 % and 5 %,
 # package defaults otherwise (25 epochs, 32 px, honest protocol). Resumable. About 40 minutes on 2
 # CPU cores. Compare with benchmarks/paired_comparison.py (see benchmarks/README.md).

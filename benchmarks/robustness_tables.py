@@ -1,4 +1,4 @@
-"""Tables for issue 16 from an ``ablate`` folder: anomaly types no label covered, and unlabeled
+"""Robustness tables from an ``ablate`` folder: anomaly types no label covered, and unlabeled
 pools that hold anomalies. Every method is paired with the plain CNN seed by seed (same labeled
 subset, same hidden anomalies).
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 15 on ChestXRay2017: flowgmm-ae at the package defaults (BatchNorm, posterior score) against
+# ChestXRay2017: flowgmm-ae at the package defaults (BatchNorm, posterior score) against
 # the plain CNN and the other label users, 1 % and 5 % labels, five paired seeds, 32 px, 25 epochs,
 # honest protocol (patient-disjoint validation, label budget). Resumable. About 45 minutes on 2 CPU
 # cores. Then compare seed by seed:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 16, anomaly types no label covered: ChestXRay2017 with labels drawn from bacterial
+# Anomaly types no label covered: ChestXRay2017 with labels drawn from bacterial
 # pneumonia only (viral pneumonia unseen), and the reverse; every label-using method, 5 % of the
 # named subtype's training images, five paired seeds, package defaults (32 px, 25 epochs, honest
 # protocol). results.md shows seen and unseen AUC side by side and AUC per subtype. Resumable.

@@ -102,3 +102,51 @@ def load_run_dataset(
         if len(used) != len(loaded.val):
             loaded = dataclasses.replace(loaded, val=subset_split(loaded.val, used))
     return loaded
+
+
+RUN_METRICS = ("auc", "auprc", "f1", "acc", "sen", "spe")
+
+
+def collect_runs(paths: list[str | Path]) -> list[dict[str, Any]]:
+    """One row per finished run folder under ``paths`` (run folders, or folders searched for them),
+    read from its config.json and metrics.json, never from its name: every TrainConfig field as
+    trained (``method`` as shown in tables: a prior's display name, e.g. flowgmm-ae), the selected
+    ``score``, its test metrics, ``val_auc``, the labels used, ``auc_seen`` / ``auc_unseen`` and
+    ``auc:SUBTYPE`` where the data set has subtypes, ``minutes`` and the ``run`` folder."""
+    from flowgmm_ae.priors import prior_entry  # the registry's display names, read when collecting
+
+    folders = sorted(
+        {m.parent for p in map(Path, paths) for m in ([p / "metrics.json"] + list(p.rglob("*/metrics.json")))
+         if m.is_file()}
+    )  # fmt: skip
+    rows = []
+    for folder in folders:
+        config, metrics = train_config_from_record(read_config(folder)), read_json(folder / "metrics.json")
+        shown = (
+            prior_entry(config.prior).display_name if get_method(config.method).uses_priors else config.method
+        )
+        test = metrics["scores"][metrics["score"]]["test"]
+        labels = metrics.get("labels", {})
+        subtypes = metrics.get("subtypes", {})
+        rows.append(
+            {
+                **dataclasses.asdict(config),
+                "method": shown,
+                "score": metrics["score"],
+                **{name: test[name] for name in RUN_METRICS},
+                "val_auc": metrics["val"]["auc"],
+                "n_labels_train": labels.get("train", ""),
+                "n_labels_val": labels.get("validation", ""),
+                "n_labels_total": labels.get("total", ""),
+                "auc_seen": subtypes.get("seen", {}).get("auc", float("nan")),
+                "auc_unseen": subtypes.get("unseen", {}).get("auc", float("nan")),
+                **{
+                    f"auc:{name}": entry["auc"]
+                    for name, entry in subtypes.items()
+                    if name not in ("seen", "unseen")
+                },
+                "minutes": metrics["training"]["seconds"] / 60,
+                "run": str(folder),
+            }
+        )
+    return rows

@@ -5,6 +5,7 @@ edit, and a resumed grid never reuses a cell trained with other options."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import click
 import pytest
@@ -14,6 +15,7 @@ from tiny import tiny_cli_args
 from flowgmm_ae.ablation import cell_identity
 from flowgmm_ae.cli import main, make_ablate_command, make_train_command
 from flowgmm_ae.config import TrainConfig
+from flowgmm_ae.runs import collect_runs
 from flowgmm_ae.schema import GROUPS, cell_fields, declared_fields, setting
 
 # A field a developer might add tomorrow, declared as every field is.
@@ -102,6 +104,15 @@ def test_a_resumed_grid_with_another_option_reuses_no_cell_silently(tmp_path, op
     assert first.exit_code == 0, first.output
     again = CliRunner().invoke(main, grid)
     assert again.exit_code == 0 and "done, reused" in again.output
+    (row,) = collect_runs([tmp_path])  # the table's row, from the run's records, not its folder name
+    metrics = json.loads((tmp_path / "runs" / "gmm-f0.1-s0" / "metrics.json").read_text())
+    assert (row["method"], row["score"], row["labeled_frac"], row["seed"]) == (
+        "flowgmm-ae",
+        "combined",
+        0.1,
+        0,
+    )
+    assert row["auc"] == metrics["scores"]["combined"]["test"]["auc"] and row["lr"] == TrainConfig.lr
     if option == "--score":
         grid[grid.index("--score") + 1] = changed
     else:
