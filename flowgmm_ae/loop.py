@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -43,6 +44,11 @@ from flowgmm_ae.priors import ANOMALY
 log = logging.getLogger("flowgmm_ae.training")
 
 CHECKPOINT = "checkpoint.pt"
+# For tests of resuming: ``FLOWGMM_AE_CRASH_AFTER_STEP=N`` makes the process exit at once, without
+# any cleanup, right after its N-th optimiser step (and that step's checkpoint, if one is due), so
+# a test interrupts a run at a known point instead of racing it with a timer.
+CRASH_AFTER_STEP = "FLOWGMM_AE_CRASH_AFTER_STEP"
+CRASH_EXIT_CODE = 75
 
 
 class TrainingError(FlowgmmAEError):
@@ -111,6 +117,7 @@ class Session:
     labeled_batch: int  # this process's share of the labeled batch
     state: LoopState
     run_dir: Path | None = None
+    crash_after: int | None = None  # $FLOWGMM_AE_CRASH_AFTER_STEP: a simulated crash, for tests
 
     @property
     def labeled(self) -> torch.Tensor:
@@ -213,9 +220,10 @@ def start_session(
         )
         if ctx.is_main:
             log.info(f"resuming {run_dir} at epoch {state.epoch}, step {state.step}")
+    crash_after = int(os.environ[CRASH_AFTER_STEP]) if os.environ.get(CRASH_AFTER_STEP) else None
     return Session(
         method, config, data, device, ctx, model, engine, optimizer, scheduler, feeder,
-        generator, rank_generator, steps_per_epoch, passes, labeled_batch, state, run_dir,
+        generator, rank_generator, steps_per_epoch, passes, labeled_batch, state, run_dir, crash_after,
     )  # fmt: skip
 
 
@@ -334,6 +342,8 @@ def run_epoch(session: Session, progress: tqdm) -> None:
             state.epoch_seconds += time.perf_counter() - started
             started = time.perf_counter()
             save_session(session)
+        if s.crash_after == (state.epoch - 1) * s.steps_per_epoch + state.step:
+            os._exit(CRASH_EXIT_CODE)  # a simulated crash: no cleanup, no flush, as a SIGKILL would
     state.epoch_seconds += time.perf_counter() - started
 
 

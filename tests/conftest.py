@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import settings
 from tiny import TINY
 
 from flowgmm_ae.config import TrainConfig
@@ -18,6 +19,12 @@ from flowgmm_ae.models import AEFlow, ModelConfig
 from flowgmm_ae.priors import GaussianMixture
 
 TINY_MODEL = TrainConfig(**TINY).model_config(in_channels=1)
+
+# Property-based tests draw the same cases on every run ("ci": derandomised, so a failure found in CI
+# reproduces); benchmarks/fuzz.sh runs them at volume with fresh draws ("volume").
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("volume", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("FLOWGMM_AE_HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

@@ -39,13 +39,17 @@ def test_every_method_sees_the_same_split(baseline_runs, tmp_path):
         assert json.loads((run.out_dir / "splits.json").read_text()) == reference
 
 
-def test_deepsad_network_has_no_bias_terms():
-    net = DeepSADNet(TrainConfig(**TINY), in_channels=1)
+@pytest.mark.parametrize("norm", ["batch", "group"])
+def test_deepsad_network_has_no_bias_terms(norm):
+    net = DeepSADNet(TrainConfig(**{**TINY, "norm": norm}), in_channels=1)
     names = [name for name, _ in net.named_parameters()]
     assert names and not any(name.endswith("bias") for name in names)
-    for module in net.modules():
-        if isinstance(module, torch.nn.GroupNorm):
-            assert not module.affine
+    norms = [
+        m for m in net.modules() if isinstance(m, torch.nn.GroupNorm | torch.nn.modules.batchnorm._BatchNorm)
+    ]
+    assert norms and not any(
+        m.affine for m in norms
+    )  # checked on every normalisation layer, and there are some
     # without biases a zero image maps to the zero embedding: no constant offset to collapse onto c
     assert torch.allclose(net.embed(torch.zeros(1, 1, 32, 32)), torch.zeros(1, 64), atol=1e-6)
 

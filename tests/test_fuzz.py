@@ -1,8 +1,12 @@
 """Property-based tests (hypothesis): hostile image files and option values end in a result or a
-clear error with a non-zero exit, never a traceback."""
+clear error with a non-zero exit, never a traceback.
+
+CI draws a fixed, derandomised set of cases (tests/conftest.py); ``benchmarks/fuzz.sh`` runs
+``FLOWGMM_AE_FUZZ_EXAMPLES`` fresh cases of each kind and records what ran and what failed."""
 
 import errno
 import io
+import os
 
 import numpy as np
 import pytest
@@ -15,6 +19,12 @@ from tiny import tiny_cli_args
 from flowgmm_ae.cli import main
 from flowgmm_ae.data import DataError
 from flowgmm_ae.data.images import read_image
+
+
+def examples(in_ci: int) -> int:
+    """Cases per test: ``in_ci``, or $FLOWGMM_AE_FUZZ_EXAMPLES for a volume run."""
+    return int(os.environ.get("FLOWGMM_AE_FUZZ_EXAMPLES", in_ci))
+
 
 MODES = ["1", "L", "P", "RGB", "RGBA", "LA", "I;16", "I", "F", "CMYK"]
 FORMATS = ["PNG", "JPEG", "TIFF", "BMP"]
@@ -37,7 +47,9 @@ def _encode(mode: str, fmt: str, width: int, height: int, seed: int) -> bytes | 
     return buffer.getvalue()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     mode=st.sampled_from(MODES),
     fmt=st.sampled_from(FORMATS),
@@ -64,7 +76,9 @@ def test_any_image_file_reads_or_fails_clearly(tmp_path, mode, fmt, width, heigh
     assert np.isfinite(tensor.numpy()).all() and tensor.min() >= 0 and tensor.max() <= 1
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.binary(max_size=2048))
 def test_random_bytes_are_a_clear_error(tmp_path, data):
     path = tmp_path / "random.png"
@@ -90,7 +104,9 @@ OPTION_VALUES = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(options=OPTION_VALUES)
 def test_train_options_give_a_run_or_a_clear_error(tmp_path_factory, options):
     out = tmp_path_factory.mktemp("fuzz") / "run"

@@ -1,12 +1,11 @@
-"""Reliability: resume after SIGKILL, refusing unsafe checkpoints, clear errors for bad run folders,
-finite scores on degenerate images."""
+"""Reliability: resume after a crash at a known step, refusing unsafe checkpoints, clear errors for
+bad run folders, finite scores on degenerate images."""
 
 import json
+import os
 import pickle
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -14,43 +13,31 @@ from click.testing import CliRunner
 from tiny import TINY, tiny_cli_args
 
 from flowgmm_ae.cli import main
+from flowgmm_ae.loop import CRASH_AFTER_STEP, CRASH_EXIT_CODE
 from flowgmm_ae.scoring import raw_scores
 from flowgmm_ae.training import TrainConfig, train
 
 TINY_ARGS = [*tiny_cli_args(epochs=3, dataset="synthetic"), "--labeled-frac", "0.05"]
 
 
-def _kill_when_checkpointed(out: Path, timeout: float = 120.0) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "flowgmm_ae.cli",
-        "train",
-        *TINY_ARGS,
-        "--checkpoint-every",
-        "3",
-        "--out",
-        str(out),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + timeout
-    try:
-        while not (out / "checkpoint.pt").exists():
-            assert process.poll() is None, "the run ended before its first checkpoint"
-            assert time.monotonic() < deadline, "no checkpoint appeared"
-            time.sleep(0.02)
-        time.sleep(0.3)  # let it run on into the middle of a step
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+def _crash_after_step(out: Path, step: int, timeout: float = 300.0) -> None:
+    """Train in a subprocess that exits at once after its ``step``-th optimiser step (the loop's
+    simulated crash, $FLOWGMM_AE_CRASH_AFTER_STEP): a known point between two checkpoints, not a
+    timer racing the run."""
+    command = [sys.executable, "-m", "flowgmm_ae.cli", "train", *TINY_ARGS, "--checkpoint-every", "3"]
+    env = {**os.environ, CRASH_AFTER_STEP: str(step)}
+    result = subprocess.run(
+        [*command, "--out", str(out)], env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == CRASH_EXIT_CODE, result.stderr
 
 
 def test_resume_after_sigkill_gives_the_uninterrupted_result(tmp_path):
     reference = CliRunner().invoke(main, ["train", *TINY_ARGS, "--out", str(tmp_path / "whole")])
     assert reference.exit_code == 0, reference.output
     killed = tmp_path / "killed"
-    _kill_when_checkpointed(killed)
-    assert not (killed / "metrics.json").exists()
+    _crash_after_step(killed, step=4)  # one step past the checkpoint at step 3: that step is lost
+    assert (killed / "checkpoint.pt").exists() and not (killed / "metrics.json").exists()
     # without --resume the half-written folder is reported, not reused
     again = CliRunner().invoke(main, ["train", *TINY_ARGS, "--out", str(killed)])
     assert again.exit_code != 0 and "--resume" in again.output
