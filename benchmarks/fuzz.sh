@@ -20,7 +20,8 @@ status=$?
   echo "\`EXAMPLES=${EXAMPLES:-1000} bash benchmarks/fuzz.sh\`: pytest exit status $status, $(( $(date +%s) - start )) s."
   echo
   echo '```'
-  grep -E "^tests/|passing examples|failing examples|invalid examples|Stopped because|passed|failed|Falsifying|Error" "$log"
+  # The statistics section (cases per test: passing, failing, invalid), then any failure and the tally.
+  sed -n '/Hypothesis Statistics/,$p' "$log" | grep -E "^tests/.*:$|passing, |Stopped because|Falsifying|Error|[0-9]+ (passed|failed)"
   echo '```'
 } > "$out"
 cat "$out"
