@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import wilcoxon
 
+from flowgmm_ae.ablation import mean_std
 from flowgmm_ae.runs import collect_runs
 
 
@@ -70,13 +71,6 @@ def _filtered(rows: list[dict[str, Any]], where: list[str]) -> list[dict[str, An
         name, _, value = item.partition("=")
         rows = [r for r in rows if text(r.get(name)) == value]
     return rows
-
-
-def mean_std(values: list[float]) -> str:
-    array = np.asarray([v for v in values if isinstance(v, float) and not math.isnan(v)])
-    if not array.size:
-        return "–"
-    return f"{array.mean():.3f} ± {array.std(ddof=1) if array.size > 1 else 0.0:.3f}"
 
 
 def summary(rows: list[dict[str, Any]], by: list[str], metrics: list[str]) -> str:

@@ -302,7 +302,8 @@ def seed_averaged_auc_interval(
     return float(low), float(high)
 
 
-def _mean_std(values: Sequence[float]) -> str:
+def mean_std(values: Sequence[float]) -> str:
+    """``mean ± std`` (sample std) to three decimals; "–" when no value is there ("" or NaN)."""
     array = np.asarray([np.nan if v == "" else v for v in values], dtype=float)
     if np.isnan(array).all():
         return "–"
@@ -357,15 +358,11 @@ def summarise(rows: list[dict[str, Any]], cells: list[Cell], run_dirs: dict[Cell
                 str(budget),
                 labels,
                 str(len(group)),
-                *[_mean_std([r[m] for r in group]) for m in METRICS],
-                *(
-                    [_mean_std([r[m] for r in group]) for m in ("auc_seen", "auc_unseen")]
-                    if with_seen
-                    else []
-                ),
+                *[mean_std([r[m] for r in group]) for m in METRICS],
+                *([mean_std([r[m] for r in group]) for m in ("auc_seen", "auc_unseen")] if with_seen else []),
                 f"[{low:.3f}, {high:.3f}]",
                 *[
-                    _mean_std([r[m] for r in group])
+                    mean_std([r[m] for r in group])
                     for m in ("val_auc", "val_auc_all_labels", "test_auc_best_val", "test_auc_last")
                 ],
                 f"{np.mean([r['wall_s'] for r in group]):.0f}",
@@ -392,7 +389,7 @@ def subtype_table(cells: list[Cell], run_dirs: dict[Cell, Path]) -> list[str]:
     for cell in cells:
         groups.setdefault((cell.method, cell.setting, f"{cell.budget:g}"), []).append(cell)
     for (method, setting, budget), group in groups.items():
-        aucs = [_mean_std([per_cell[c].get(name, {}).get("auc", math.nan) for c in group]) for name in names]
+        aucs = [mean_std([per_cell[c].get(name, {}).get("auc", math.nan) for c in group]) for name in names]
         lines.append(f"| {method} | {setting or '–'} | {budget} | {len(group)} | " + " | ".join(aucs) + " |")
     return [*lines, ""]
 
