@@ -35,7 +35,7 @@ from flowgmm_ae.metrics import evaluate, resampled_aucs
 from flowgmm_ae.plots import plot_auc_vs_labels, plot_roc, plot_score_histograms
 from flowgmm_ae.priors import prior_entry, prior_names
 from flowgmm_ae.runs import train_config_from_record
-from flowgmm_ae.schema import PRIOR_GROUP, declared_fields
+from flowgmm_ae.schema import declared_fields, prior_only_fields
 from flowgmm_ae.training import TrainConfig, train
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ def _applicable(cell: Cell, combination: dict[str, Any]) -> tuple[tuple[str, Any
     score (as ``Cell.config`` gives it)."""
     if is_prior(cell.variant):
         return tuple(sorted(combination.items()))
-    ignored = {f.name for f in declared_fields(TrainConfig) if f.setting.group == PRIOR_GROUP} | {"score"}
+    ignored = prior_only_fields(TrainConfig) | {"score"}
     return tuple(sorted((k, v) for k, v in combination.items() if k not in ignored))
 
 
@@ -200,14 +200,14 @@ def _read_scores(path: Path, score: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cell_identity(config: TrainConfig) -> dict[str, Any]:
-    """What identifies a finished cell: every field the schema marks as defining a cell (those of
-    the prior-and-pool group only for a method with a prior), with ``score``, ``pool`` and the
+    """What identifies a finished cell: every field the schema marks as defining a cell (those only
+    a method with a prior reads, only for such a method), with ``score``, ``pool`` and the
     assumed contamination as the run resolves them."""
     uses_prior = get_method(config.method).uses_priors
     identity = {
         field.name: getattr(config, field.name)
         for field in declared_fields(type(config))
-        if field.setting.cell and (uses_prior or field.setting.group != PRIOR_GROUP)
+        if field.setting.cell and (uses_prior or not field.setting.for_prior_methods_only)
     }
     identity["score"] = config.resolved_score()
     if uses_prior:

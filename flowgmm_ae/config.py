@@ -7,11 +7,11 @@ import math
 from dataclasses import asdict, dataclass
 
 from flowgmm_ae.data import DEFAULT_DATASET
-from flowgmm_ae.data.splits import VAL_LABEL_POLICIES
+from flowgmm_ae.data.splits import CONTAMINATION_MODES, VAL_LABEL_POLICIES
 from flowgmm_ae.errors import DEVICES, ConfigError
 from flowgmm_ae.methods import get_method, method_names, score_names
 from flowgmm_ae.metrics import THRESHOLD_POLICIES
-from flowgmm_ae.models import NORMS, ModelConfig
+from flowgmm_ae.models import ENCODER_OBJECTIVES, NORMS, ModelConfig
 from flowgmm_ae.objectives import POOL_OBJECTIVES
 from flowgmm_ae.priors import prior_names
 from flowgmm_ae.schema import PRIOR_GROUP, setting
@@ -106,6 +106,14 @@ class TrainConfig:
         high=1.0,
         high_open=True,
     )
+    contamination_mode: str = setting(
+        "replace",
+        "replace: the hidden anomalies take the place of as many normal images, so the pool has the "
+        "same size at every --contamination; add: every normal image stays and the anomalies are "
+        "added (the pool grows by c/(1 - c); the rule of earlier releases).",
+        "protocol",
+        choices=CONTAMINATION_MODES,
+    )
     val_labels: str = setting(
         "budget",
         "budget: validation keeps every normal image but only --labeled-frac of its anomalies, so "
@@ -193,6 +201,15 @@ class TrainConfig:
         "--method cnn always uses BatchNorm.",
         "model",
         choices=NORMS,
+    )
+    encoder_objective: str = setting(
+        "joint",
+        "What trains the encoder (aeflow only): joint, the whole objective; reconstruction, 1 - SSIM "
+        "alone: the flow's likelihood stops at the encoder (a stop-gradient), so the features it "
+        "scores are not shaped by the density that scores them.",
+        "model",
+        choices=ENCODER_OBJECTIVES,
+        prior_only=True,
     )
     flow_steps: int = setting(4, "Glow steps of the latent flow.", "model", low=1)
     flow_hidden: int = setting(64, "Hidden channels of each coupling layer's network.", "model", low=1)
@@ -344,6 +361,7 @@ class TrainConfig:
             encoder=self.encoder,
             finetune_encoder=self.finetune_encoder,
             norm=self.norm,
+            encoder_objective=self.encoder_objective,
         )
 
     def uses_labels(self) -> bool:

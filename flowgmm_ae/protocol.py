@@ -45,6 +45,7 @@ def apply_protocol(dataset: ImageDataset, config: TrainConfig, announce: bool = 
         config.seed,
         subtypes=dataset.train.subtypes,
         labeled_subtypes=config.labeled_subtypes,
+        contamination_mode=config.contamination_mode,
     )
     if len(split.labeled) and not config.uses_labels() and announce:
         hint = (

@@ -37,7 +37,8 @@ class Setting:
     option (``"--no-augment"`` sets a default-True field to False) and ``aliases`` adds names.
     ``cell``: the field changes what a run computes, so a grid cell is identified by it (False for
     where it runs, where it writes, how it reports). ``cli``: False for a field derived by the
-    command line itself."""
+    command line itself. ``prior_only``: the field matters only to a method with a latent prior
+    (AE-FLOW), so a baseline's cell does not depend on it (implied by the prior-and-pool group)."""
 
     help: str
     group: str
@@ -51,6 +52,12 @@ class Setting:
     flag: str | None = None
     aliases: tuple[str, ...] = ()
     cli: bool = True
+    prior_only: bool = False
+
+    @property
+    def for_prior_methods_only(self) -> bool:
+        """Whether only a method with a latent prior reads this field."""
+        return self.prior_only or self.group == PRIOR_GROUP
 
     def choice_names(self) -> tuple[str, ...] | None:
         """The allowed values now (a registry's names are read at each call)."""
@@ -99,6 +106,11 @@ def declared_fields(config_cls: type) -> list[Declared]:
             raise TypeError(f"{config_cls.__name__}.{field.name} is not declared with schema.setting()")
         found.append(Declared(field.name, hints[field.name], field.default, declared))
     return found
+
+
+def prior_only_fields(config_cls: type) -> set[str]:
+    """The fields that only a method with a latent prior reads."""
+    return {d.name for d in declared_fields(config_cls) if d.setting.for_prior_methods_only}
 
 
 def cell_fields(config_cls: type) -> tuple[str, ...]:

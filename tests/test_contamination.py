@@ -75,3 +75,24 @@ def test_the_assumed_contamination_defaults_to_the_mixed_in_one(tmp_path):
     assert TrainConfig(assumed_contamination=0.1, pool="marginal").pool_objective() == "marginal"
     with pytest.raises(ConfigError, match=r"assumed_contamination=1.5 must lie in \[0, 1\)"):
         train(TrainConfig(out=str(tmp_path / "a"), assumed_contamination=1.5, **TINY))
+
+
+def test_the_unlabeled_pool_has_the_same_size_clean_and_contaminated():
+    from flowgmm_ae.data import load_dataset
+    from flowgmm_ae.protocol import apply_protocol
+
+    dataset = load_dataset("synthetic", image_size=TINY["image_size"], seed=0)
+    pools = {
+        c: apply_protocol(dataset, TrainConfig(**TINY, labeled_frac=0.2, contamination=c), announce=False)
+        for c in (0.0, 0.1)
+    }
+    clean, dirty = (pools[c].split for c in (0.0, 0.1))
+    assert len(dirty.unlabeled) == len(clean.unlabeled)
+    assert len(dirty.hidden_anomalies) == round(0.1 * len(clean.unlabeled)) > 0
+    assert (dirty.labeled == clean.labeled).all()
+    grown = apply_protocol(
+        dataset,
+        TrainConfig(**TINY, labeled_frac=0.2, contamination=0.1, contamination_mode="add"),
+        announce=False,
+    ).split
+    assert len(grown.unlabeled) > len(clean.unlabeled)

@@ -27,14 +27,26 @@ def test_seeded_and_different_across_seeds():
     assert not np.array_equal(a.labeled, c.labeled)
 
 
-def test_n_labeled_and_contamination():
-    split = make_split(LABELS, n_labeled=5, contamination=0.2, seed=1)
+def test_n_labeled_and_added_contamination():
+    split = make_split(LABELS, n_labeled=5, contamination=0.2, seed=1, contamination_mode="add")
     assert len(split.labeled) == 5
     hidden = split.hidden_anomalies
     assert len(hidden) == 25  # 25 / (100 + 25) = 0.2
+    assert set(np.flatnonzero(LABELS == 0)) <= set(split.unlabeled)  # every normal image stays
     assert not set(hidden) & set(split.labeled)
     assert set(hidden) <= set(split.unlabeled)
     assert LABELS[split.unlabeled].mean() == pytest.approx(0.2)
+
+
+def test_contamination_keeps_the_pool_size():
+    clean = make_split(LABELS, labeled_frac=0.1, contamination=0.0, seed=2)
+    dirty = make_split(LABELS, labeled_frac=0.1, contamination=0.1, seed=2)
+    assert len(dirty.unlabeled) == len(clean.unlabeled) == 100
+    assert len(dirty.hidden_anomalies) == 10 and LABELS[dirty.unlabeled].mean() == pytest.approx(0.1)
+    np.testing.assert_array_equal(dirty.labeled, clean.labeled)  # the same labels: the runs pair
+    assert set(dirty.unlabeled) - set(dirty.hidden_anomalies) < set(clean.unlabeled)
+    added = make_split(LABELS, labeled_frac=0.1, contamination=0.1, seed=2, contamination_mode="add")
+    np.testing.assert_array_equal(added.labeled, clean.labeled)
 
 
 @pytest.mark.parametrize(
@@ -44,6 +56,7 @@ def test_n_labeled_and_contamination():
         (dict(n_labeled=41), "asked for 41"),
         (dict(labeled_frac=0.5, contamination=0.5), "contamination"),
         (dict(contamination=1.0), "contamination"),
+        (dict(contamination=0.1, contamination_mode="grow"), "contamination_mode='grow'"),
     ],
 )
 def test_bad_requests_are_clear_errors(kwargs, message):
@@ -76,7 +89,9 @@ def test_labeled_subtypes_with_contamination_hide_any_unlabeled_anomaly():
     labels, subtypes = _subtyped_labels()
     split = make_split(labels, 0.2, contamination=0.5, seed=0, subtypes=subtypes, labeled_subtypes=["virus"])
     assert {subtypes[i] for i in split.labeled} == {"virus"}
-    assert len(split.hidden_anomalies) == 40 and not set(split.hidden_anomalies) & set(split.labeled)
+    # the pool keeps its 40 images: 20 normal, 20 hidden anomalies
+    assert len(split.unlabeled) == 40 and len(split.hidden_anomalies) == 20
+    assert not set(split.hidden_anomalies) & set(split.labeled)
     assert {subtypes[i] for i in split.hidden_anomalies} == {"bacteria", "virus"}
 
 

@@ -1,7 +1,10 @@
 """The semi-supervised protocol: which training images are unlabeled and which anomalies are labeled.
 
-- The unlabeled set U is every normal image of the train split, plus (with ``contamination`` c)
-  unrevealed anomalies until they make up a fraction c of U.
+- The unlabeled set U is every normal image of the train split. With ``contamination`` c a
+  fraction c of U is unrevealed anomalies instead: under ``contamination_mode="replace"`` (the
+  default) they take the place of as many normal images, so U has the same size at every c, as a
+  user's pool would; ``"add"`` keeps every normal image and adds c·N/(1 − c) anomalies (the pool
+  grows by c/(1 − c); the rule of earlier versions).
 - The labeled set L is a seeded random fraction (``labeled_frac``, at least one image when > 0) or
   count (``n_labeled``) of the train split's anomalies, disjoint from those hidden in U.
 - Validation anomaly labels are labels too: under ``--val-labels budget`` validation keeps all its
@@ -17,6 +20,8 @@ import numpy as np
 import torch
 
 from flowgmm_ae.data.base import ANOMALY_LABEL, NORMAL_LABEL, DataError, ImageArray, Split
+
+CONTAMINATION_MODES = ("replace", "add")  # how hidden anomalies enter the unlabeled pool
 
 
 @dataclass
@@ -94,6 +99,7 @@ def make_split(
     seed: int = 0,
     subtypes: list[str] | None = None,
     labeled_subtypes: Sequence[str] | None = None,
+    contamination_mode: str = "replace",
 ) -> SemiSupervisedSplit:
     """Draw the labeled anomalies and the unlabeled pool from the train split's labels.
 
@@ -107,6 +113,10 @@ def make_split(
         raise DataError("the train split has no normal images to form the unlabeled set")
     if not 0.0 <= contamination < 1.0:
         raise DataError(f"contamination={contamination} must lie in [0, 1)")
+    if contamination_mode not in CONTAMINATION_MODES:
+        raise DataError(
+            f"contamination_mode={contamination_mode!r}: choose from {', '.join(CONTAMINATION_MODES)}"
+        )
     eligible = np.flatnonzero(subtype_mask(labels, subtypes, labeled_subtypes))
     n_lab = count_labeled(len(eligible), labeled_frac, n_labeled)
     rng = np.random.default_rng(seed)
@@ -116,13 +126,20 @@ def make_split(
         remaining = shuffled[n_lab:]
     else:  # every unlabeled anomaly, of any subtype, may be hidden in the pool
         remaining = rng.permutation(np.setdiff1d(anomalies, labeled))
-    n_hidden = int(round(contamination * len(normals) / (1.0 - contamination)))
+    if contamination_mode == "add":
+        n_hidden = int(round(contamination * len(normals) / (1.0 - contamination)))
+    else:
+        n_hidden = int(round(contamination * len(normals)))
     if n_hidden > len(remaining):
         raise DataError(
             f"contamination {contamination} needs {n_hidden} unlabeled anomalies but only "
             f"{len(remaining)} train anomalies are left after labeling {n_lab}"
         )
     hidden = np.sort(remaining[:n_hidden])
+    if contamination_mode == "replace" and n_hidden:
+        # Drawn after every other draw, so the labeled anomalies and the hidden ones are those the
+        # same seed gives at any contamination; the clean and the contaminated runs then pair.
+        normals = np.sort(rng.permutation(normals)[: len(normals) - n_hidden])
     unlabeled = np.sort(np.concatenate([normals, hidden]))
     return SemiSupervisedSplit(unlabeled=unlabeled, labeled=labeled, hidden_anomalies=hidden)
 

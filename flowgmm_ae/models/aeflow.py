@@ -21,6 +21,7 @@ from flowgmm_ae.models.wide_resnet import TRUNK_STRIDE, PretrainedEncoder
 from flowgmm_ae.priors import LatentPrior
 
 ENCODERS = ("conv", "wrn50")
+ENCODER_OBJECTIVES = ("joint", "reconstruction")
 
 
 @dataclass
@@ -42,6 +43,10 @@ class ModelConfig:
     # (GroupNorm + SiLU). Run folders written before this option existed lack the key: they are
     # "group" (flowgmm_ae.runs.LEGACY_NORM).
     norm: str = "batch"
+    # What trains the encoder: "joint" (the whole objective) or "reconstruction" (1 - SSIM only:
+    # the likelihood's gradient stops at the encoder's output). Older run folders lack the key:
+    # they are "joint".
+    encoder_objective: str = "joint"
 
     @property
     def latent_shape(self) -> tuple[int, int, int]:
@@ -58,6 +63,11 @@ class ModelConfig:
         if self.encoder not in ENCODERS:
             raise ValueError(f"unknown encoder {self.encoder!r}; choose one of {', '.join(ENCODERS)}")
         check_norm(self.norm)
+        if self.encoder_objective not in ENCODER_OBJECTIVES:
+            raise ValueError(
+                f"unknown encoder objective {self.encoder_objective!r}; choose one of "
+                f"{', '.join(ENCODER_OBJECTIVES)}"
+            )
         if self.encoder == "wrn50" and self.stride != TRUNK_STRIDE:
             raise ValueError(
                 f"encoder='wrn50' down-samples by {TRUNK_STRIDE}, not by the stride {self.stride}"
@@ -117,7 +127,14 @@ class AEFlow(nn.Module):
         # likelihood stay in float32; only the convolutional encoder and decoder run in bf16.
         with torch.autocast(z.device.type, enabled=False):
             z_prime, log_det = self.flow(z.float())
-        return AEFlowOutput(z=z, z_prime=z_prime, log_det=log_det, x_hat=self.decoder(z_prime).float())
+            decoded = z_prime
+            if self.training and self.config.encoder_objective == "reconstruction":
+                # A stop-gradient: the likelihood sees the flow of a detached z, so it trains the
+                # flow and the prior but not the encoder, which cannot learn to make every image
+                # dense; the decoder still reconstructs through the flow of the live z.
+                z_prime, log_det = self.flow(z.detach().float())
+        x_hat = self.decoder(decoded).float()
+        return AEFlowOutput(z=z, z_prime=z_prime, log_det=log_det, x_hat=x_hat)
 
     def log_likelihood(self, out: AEFlowOutput, y: torch.Tensor | None = None) -> torch.Tensor:
         """(B,) exact log p(z) = log p(z' | y) + log|det ∂z'/∂z|, in nats."""
