@@ -5,7 +5,7 @@
 # labeled subset), package defaults (BatchNorm, score auto, 25 epochs, 32 px); validation keeps
 # only the labeled fraction of its anomalies (--val-labels budget) and every label is counted.
 # flowgmm-ae and the plain CNN also get seeds 3-4 at 1 %, for the paired comparison
-# (benchmarks/paired_comparison.py; the grid's own table shows seeds 0-2 there).
+# (benchmarks/tables.py paired; the grid's own table shows seeds 0-2 there).
 # PneumoniaMNIST's official split has no patient ids, so it cannot be checked for shared
 # patients: it is used as published. Resumable: rerun to finish an interrupted grid. About 55
 # minutes on 2 CPU cores.

@@ -3,9 +3,8 @@
 # the plain CNN and the other label users, 1 % and 5 % labels, five paired seeds, 32 px, 25 epochs,
 # honest protocol (patient-disjoint validation, label budget). Resumable. About 45 minutes on 2 CPU
 # cores. Then compare seed by seed:
-#   R=benchmarks/results/strong_classifier_chestxray2017/runs
-#   python benchmarks/paired_comparison.py --reference "cnn=$R/cnn" --method "flowgmm-ae=$R/gmm" \
-#     --method "supervised=$R/supervised" --method "deepsad=$R/deepsad" --budgets 0.01,0.05
+#   python benchmarks/tables.py paired benchmarks/results/strong_classifier_chestxray2017 \
+#     --reference method=cnn --by budget --show wall_s
 #   FLOWGMM_AE_DATA=../shared/data bash benchmarks/strong_classifier_chestxray2017.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -9,11 +9,20 @@ filter by any column: every TrainConfig field, ``method`` (a prior's display nam
     python benchmarks/tables.py summary SOURCE... [--by method,labeled_frac] [--metric auc]
     python benchmarks/tables.py paired SOURCE... --reference method=cnn [--by labeled_frac]
     # SOURCE: an ablate folder, a folder of run folders, or a results.csv; --where FIELD=VALUE filters
+    python benchmarks/tables.py paired SOURCE... --reference method=cnn --bootstrap 1000
+    python benchmarks/tables.py paired SOURCE... --melt test_auc_best_val,test_auc_last \
+        --reference measure=test_auc_best_val --metric value   # two columns of the same runs
 
 ``paired`` pairs runs that agree on ``--by`` and on ``--pair`` (default: seed; runs of one seed share
-their labeled images) and reports, for every other value of the reference's column: seeds, mean ±
+their labeled images) and reports, for every other value of the reference's column (or columns:
+``--reference norm=group,measure=test_auc[combined]``): seeds, mean ±
 std, the mean paired difference, seeds won, and the exact two-sided Wilcoxon signed-rank p over
-seeds (with five seeds it cannot fall below 0.0625).
+seeds (with five seeds it cannot fall below 0.0625). ``--show`` adds mean ± std columns (minutes,
+say). ``--bootstrap N`` adds the test-set noise of Δ: a paired bootstrap over test images within each
+seed (both runs of a seed scored on the same resampled images), averaged over seeds; it reads each
+run's scores.csv, so it needs the run folders. ``--melt A,B`` turns columns A and B of every row into
+two rows (``measure`` = the column's name, ``value`` = its value), so that two measures of the same
+runs can be paired (checkpoint rules, or a run's scores: ``test_auc[flow]``, ``test_auc[recon]``).
 """
 
 from __future__ import annotations
@@ -29,6 +38,8 @@ import numpy as np
 from scipy.stats import wilcoxon
 
 from flowgmm_ae.ablation import mean_std
+from flowgmm_ae.evaluation import read_score_table
+from flowgmm_ae.metrics import paired_bootstrap_auc_difference
 from flowgmm_ae.runs import collect_runs
 
 
@@ -73,6 +84,42 @@ def _filtered(rows: list[dict[str, Any]], where: list[str]) -> list[dict[str, An
     return rows
 
 
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def melt(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[str, Any]]:
+    """Each row once per column in ``columns``, as ``measure`` (its name) and ``value``."""
+    return [{**row, "measure": name, "value": row.get(name, math.nan)} for row in rows for name in columns]
+
+
+def _score_of(row: dict[str, Any]) -> str:
+    """The score a row's metric is of: a melted ``test_auc[NAME]``'s NAME, else the run's own."""
+    measure = str(row.get("measure", ""))
+    if measure.startswith("test_auc[") and measure.endswith("]"):
+        return measure[len("test_auc[") : -1]
+    return str(row["score"])
+
+
+def _bootstrap_cell(runs: list[tuple[dict[str, Any], dict[str, Any]]], n_resamples: int) -> str:
+    """The test-image bootstrap interval of the seed-averaged AUC difference of paired runs."""
+    pairs = []
+    for row, base in runs:
+        tables = []
+        for r in (row, base):
+            folder = Path(str(r.get("run", "")))
+            if not (folder / "scores.csv").is_file():
+                raise SystemExit(f"--bootstrap needs the run folders' scores.csv; {folder} has none")
+            tables.append(read_score_table(folder / "scores.csv"))
+        if not np.array_equal(tables[0].labels, tables[1].labels):
+            raise SystemExit(f"{row['run']} and {base['run']} did not score the same test images")
+        pairs.append(
+            (tables[0].labels, *(t.scores[_score_of(r)] for t, r in zip(tables, (row, base), strict=True)))
+        )
+    _, low, high = paired_bootstrap_auc_difference(pairs, n_resamples)
+    return f"[{low:+.3f}, {high:+.3f}]"
+
+
 def summary(rows: list[dict[str, Any]], by: list[str], metrics: list[str]) -> str:
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
@@ -84,33 +131,67 @@ def summary(rows: list[dict[str, Any]], by: list[str], metrics: list[str]) -> st
     return "\n".join(lines)
 
 
-def paired(rows: list[dict[str, Any]], reference: str, by: list[str], pair: list[str], metric: str) -> str:
-    column, _, wanted = reference.partition("=")
-    lines = [
-        "| " + " | ".join([*by, column, "seeds", metric, "Δ vs " + wanted, "seeds won", "Wilcoxon p"]) + " |",
-        "|" + "---|" * (len(by) + 6),
+def reference_columns(reference: str) -> tuple[list[str], str]:
+    """``COLUMN=VALUE[,COLUMN=VALUE...]`` -> the columns and the reference's name (values joined)."""
+    items = [item.partition("=") for item in reference.split(",")]
+    if any(not column or not sep for column, sep, _ in items):
+        raise SystemExit(f"--reference {reference!r}: write COLUMN=VALUE[,COLUMN=VALUE...]")
+    return [column for column, _, _ in items], ", ".join(value for _, _, value in items)
+
+
+def paired(
+    rows: list[dict[str, Any]],
+    reference: str,
+    by: list[str],
+    pair: list[str],
+    metric: str,
+    show: list[str] = (),
+    bootstrap: int = 0,
+) -> str:
+    columns, wanted = reference_columns(reference)
+    wanted_shown = wanted or "(blank)"
+    name_of = lambda row: ", ".join(text(row.get(c)) for c in columns)  # noqa: E731
+    extra = ["test-image 95 % CI of Δ"] if bootstrap else []
+    header = [
+        *by,
+        "+".join(columns),
+        "seeds",
+        metric,
+        "Δ vs " + wanted_shown,
+        "seeds won",
+        "Wilcoxon p",
+        *extra,
+        *show,
     ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(text(row.get(k)) for k in by), []).append(row)
     for key, group in groups.items():
-        base = {
-            tuple(text(r.get(k)) for k in pair): r[metric] for r in group if text(r.get(column)) == wanted
-        }
+        base_rows = {tuple(text(r.get(k)) for k in pair): r for r in group if name_of(r) == wanted}
+        base = {k: r[metric] for k, r in base_rows.items() if _finite(r.get(metric))}
+        if not base:  # nothing in this group to pair with
+            continue
+        shown_base = [mean_std([r.get(m, math.nan) for r in base_rows.values()]) for m in show]
         lines.append(
             "| "
-            + " | ".join([*key, f"**{wanted}**", str(len(base)), mean_std(list(base.values()))])
-            + " | – | – | – |"
+            + " | ".join(
+                [*key, f"**{wanted_shown}**", str(len(base)), mean_std(list(base.values())), "–", "–", "–"]
+                + ["–"] * len(extra)
+                + shown_base
+            )
+            + " |"
         )
-        others: dict[str, dict[tuple[str, ...], float]] = {}
+        others: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {}
         for r in group:
-            if text(r.get(column)) != wanted:
-                others.setdefault(text(r.get(column)), {})[tuple(text(r.get(k)) for k in pair)] = r[metric]
-        for name, values in others.items():
+            if name_of(r) != wanted:
+                others.setdefault(name_of(r), {})[tuple(text(r.get(k)) for k in pair)] = r
+        for name, runs in others.items():
+            values = {k: r[metric] for k, r in runs.items() if _finite(r.get(metric))}
             common = sorted(set(values) & set(base))
             diff = np.asarray([values[s] - base[s] for s in common])
             p = wilcoxon(diff, method="exact").pvalue if diff.size and np.any(diff != 0) else math.nan
-            won = f"{int((diff > 0).sum())}/{diff.size}"
+            won = f"{int((diff > 0).sum())}/{diff.size}" if diff.size else "–"
             delta = f"{diff.mean():+.3f}" if diff.size else "–"
             shown = [
                 *key,
@@ -120,6 +201,12 @@ def paired(rows: list[dict[str, Any]], reference: str, by: list[str], pair: list
                 delta,
                 won,
                 f"{p:.3g}",
+                *(
+                    [_bootstrap_cell([(runs[s], base_rows[s]) for s in common], bootstrap)]
+                    if bootstrap
+                    else []
+                ),
+                *(mean_std([runs[s].get(m, math.nan) for s in common]) for m in show),
             ]
             lines.append("| " + " | ".join(shown) + " |")
     return "\n".join(lines)
@@ -138,17 +225,32 @@ def main() -> None:
     )
     parser.add_argument("--where", action="append", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--metric", default="auc", help="summary: comma-separated columns; paired: one")
-    parser.add_argument("--reference", default="method=cnn", metavar="COLUMN=VALUE")
+    parser.add_argument(
+        "--reference", default="method=cnn", metavar="COLUMN=VALUE", help="several: COL=V,COL2=V2"
+    )
     parser.add_argument("--pair", default="seed", help="columns whose values pair two runs")
+    parser.add_argument("--show", default="", help="paired: columns shown as mean ± std (e.g. minutes)")
+    parser.add_argument("--melt", default="", help="columns turned into rows of measure / value")
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="N",
+        help="paired: N test-image resamples (needs run folders)",
+    )
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
-    rows = _filtered(load_rows(args.sources), args.where)
+    rows = load_rows(args.sources)
+    if args.melt:
+        rows = melt(rows, args.melt.split(","))
+    rows = _filtered(rows, args.where)
     by = [c for c in args.by.split(",") if c]
     if args.table == "summary":
         table = summary(rows, by, args.metric.split(","))
     else:
-        by = [c for c in by if c != args.reference.partition("=")[0]]
-        table = paired(rows, args.reference, by, args.pair.split(","), args.metric)
+        by = [c for c in by if c not in reference_columns(args.reference)[0]]
+        show = [c for c in args.show.split(",") if c]
+        table = paired(rows, args.reference, by, args.pair.split(","), args.metric, show, args.bootstrap)
     print(table)
     if args.out:
         args.out.write_text(table + "\n")

@@ -3,7 +3,9 @@
 # pneumonia only (viral pneumonia unseen), and the reverse; every label-using method, 5 % of the
 # named subtype's training images, five paired seeds, package defaults (32 px, 25 epochs, honest
 # protocol). results.md shows seen and unseen AUC side by side and AUC per subtype. Resumable.
-# About 70 minutes on 2 CPU cores.
+# About 70 minutes on 2 CPU cores. Then the unseen AUC seed by seed against the plain CNN:
+#   python benchmarks/tables.py paired benchmarks/results/unseen_subtypes_chestxray2017 \
+#     --reference method=cnn --by setting --metric auc_unseen --show auc_seen
 #   FLOWGMM_AE_DATA=../shared/data bash benchmarks/unseen_subtypes_chestxray2017.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -243,8 +243,12 @@ def run_cell(cell: Cell, base: TrainConfig, out_dir: Path) -> Path:
     return run_dir
 
 
-def cell_rows(cell: Cell, run_dir: Path, normal_quantile: float) -> list[dict[str, Any]]:
-    """One row per threshold policy, recomputed from the run's stored validation and test scores."""
+def cell_rows(
+    cell: Cell, run_dir: Path, normal_quantile: float, axes: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """One row per threshold policy, recomputed from the run's stored validation and test scores.
+    ``axes``: the fields any cell of the grid overrides, a column each, read from the run's record
+    (so the cells that keep the given value show it too)."""
     metrics = read_json(run_dir / "metrics.json")
     config = read_json(run_dir / "config.json")
     score = metrics["score"]
@@ -262,7 +266,7 @@ def cell_rows(cell: Cell, run_dir: Path, normal_quantile: float) -> list[dict[st
             {
                 "method": cell.method,
                 "setting": cell.setting,
-                **{name: _text(value) for name, value in cell.overrides},  # the --grid axes, a column each
+                **{name: _text(config.get(name)) for name in axes},  # the --grid / --case axes
                 "variant": cell.variant,
                 "labeled_frac": config["labeled_frac"] if not cell.by_count else "",
                 "n_labels": config["n_labeled"],
@@ -270,6 +274,7 @@ def cell_rows(cell: Cell, run_dir: Path, normal_quantile: float) -> list[dict[st
                 "n_labels_total": labels["total"],
                 "budget": f"{cell.budget:g}",
                 "seed": cell.seed,
+                "contamination": config.get("contamination", 0.0),
                 "score": score,
                 "threshold_policy": result["threshold_policy"],
                 **{m: result[m] for m in METRICS},
@@ -429,7 +434,8 @@ def run_ablation(
         echo(f"[{i}/{len(cells)}] {cell.name}: {'done, reused' if finished else 'training'}{eta}")
         run_dirs[cell] = run_cell(cell, base, out_dir)
         trained += not finished
-    rows = [row for cell in cells for row in cell_rows(cell, run_dirs[cell], base.normal_quantile)]
+    axes = list(dict.fromkeys(name for cell in cells for name, _ in cell.overrides))
+    rows = [row for cell in cells for row in cell_rows(cell, run_dirs[cell], base.normal_quantile, axes)]
     write_csv(out_dir / "results.csv", rows, fieldnames=list(dict.fromkeys(k for row in rows for k in row)))
     title = (
         f"# Ablation on {base.dataset}\n\nTest metrics, thresholds and checkpoints chosen on validation "

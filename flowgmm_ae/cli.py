@@ -290,6 +290,14 @@ def make_ablate_command(config_cls: type[TrainConfig] = TrainConfig) -> click.Co
         "method, prior, labeled_frac, n_labeled, seed, contamination and labeled_subtypes replace "
         "the shorthands below.",
     )
+    @click.option(
+        "--case",
+        "case_items",
+        multiple=True,
+        metavar="FIELD=V[;FIELD=V]",
+        help="A one-at-a-time variant beside the options as given (repeatable): --case epochs=40 "
+        "--case 'labeled_batch_size=32;epochs=40' trains the grid three times, not as a product.",
+    )
     @click.option("--priors", default="gaussian,gmm", show_default=True, help="Priors of AE-FLOW's cells.")
     @click.option(
         "--baselines", "baseline_list", default="", help="Methods without a prior to add, e.g. cnn."
@@ -325,6 +333,7 @@ def make_ablate_command(config_cls: type[TrainConfig] = TrainConfig) -> click.Co
     )
     def ablate_command(
         grid_items,
+        case_items,
         priors,
         baseline_list,
         labeled_fracs,
@@ -344,7 +353,9 @@ def make_ablate_command(config_cls: type[TrainConfig] = TrainConfig) -> click.Co
         axes = _axes(
             grid, priors, baseline_list, labeled_fracs, counts, seeds, seeds_for, subtype_sets, contaminations
         )
-        base, overrides = config_cls(**fields), _product(grid)
+        cases = [{}] + [_case(item, config_cls) for item in case_items]
+        base = config_cls(**fields)
+        overrides = [{**combination, **case} for case in cases for combination in _product(grid)]
         cells = _run(lambda: make_grid(**axes, overrides=overrides))
         if dry_run:
             for cell in cells:
@@ -412,6 +423,26 @@ def _axes(grid, priors, baseline_list, labeled_fracs, counts, seeds, seeds_for, 
         subtype_sets=[tuple(s) for s in subtypes] or [None],
         contaminations=grid.pop("contamination", None) or _split(contaminations, float, "--contaminations"),
     )
+
+
+def _case(item: str, config_cls: type) -> dict[str, Any]:
+    """One ``--case FIELD=V[;FIELD=V]``: fields and single values, read as ``--grid`` reads them."""
+    case = {}
+    for part in filter(None, (p.strip() for p in item.split(";"))):
+        try:
+            ((name, values),) = parse_grid([part], config_cls).items()
+        except click.BadParameter as error:
+            raise click.BadParameter(
+                error.message.replace("FIELD=V1,V2", "FIELD=V"), param_hint="--case"
+            ) from None
+        if len(values) != 1 or name in AXES:
+            raise click.BadParameter(
+                f"{part!r}: a case sets one value of a field that is not a grid axis", param_hint="--case"
+            )
+        case[name] = values[0]
+    if not case:
+        raise click.BadParameter(f"{item!r} sets nothing", param_hint="--case")
+    return case
 
 
 def _product(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:

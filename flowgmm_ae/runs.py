@@ -108,6 +108,8 @@ def load_run_dataset(
 
 
 RUN_METRICS = ("auc", "auprc", "f1", "acc", "sen", "spe")
+# Column suffix -> the checkpoint rule's entry in metrics.json's "selection" block.
+SELECTION_RULES = {"last": "last", "best_val": "best_val", "best_val_all": "best_val_all_labels"}
 
 
 def collect_runs(paths: list[str | Path]) -> list[dict[str, Any]]:
@@ -115,7 +117,11 @@ def collect_runs(paths: list[str | Path]) -> list[dict[str, Any]]:
     read from its config.json and metrics.json, never from its name: every TrainConfig field as
     trained (``method`` as shown in tables: a prior's display name, e.g. flowgmm-ae), the selected
     ``score``, its test metrics, ``val_auc``, the labels used, ``auc_seen`` / ``auc_unseen`` and
-    ``auc:SUBTYPE`` where the data set has subtypes, ``minutes`` and the ``run`` folder."""
+    ``auc:SUBTYPE`` where the data set has subtypes, ``minutes`` and the ``run`` folder; and
+    diagnostics nothing chose from: ``test_auc[SCORE]`` for each score the run stored,
+    ``val_auc_all[SCORE]`` (validation with every label, at the kept epoch), ``test_auc_last``,
+    ``test_auc_best_val`` and ``test_auc_best_val_all`` (the test AUC each checkpoint rule would
+    give)."""
     from flowgmm_ae.priors import prior_entry  # the registry's display names, read when collecting
 
     folders = sorted(
@@ -131,6 +137,7 @@ def collect_runs(paths: list[str | Path]) -> list[dict[str, Any]]:
         test = metrics["scores"][metrics["score"]]["test"]
         labels = metrics.get("labels", {})
         subtypes = metrics.get("subtypes", {})
+        selection = metrics.get("selection", {})
         rows.append(
             {
                 **dataclasses.asdict(config),
@@ -147,6 +154,17 @@ def collect_runs(paths: list[str | Path]) -> list[dict[str, Any]]:
                     f"auc:{name}": entry["auc"]
                     for name, entry in subtypes.items()
                     if name not in ("seen", "unseen")
+                },
+                **{f"test_auc[{name}]": entry["test"]["auc"] for name, entry in metrics["scores"].items()},
+                **{
+                    f"val_auc_all[{name}]": value
+                    for name, value in selection.get("last", {})
+                    .get("val_auc_all_labels_by_score", {})
+                    .items()
+                },
+                **{
+                    f"test_auc_{rule}": selection.get(key, {}).get("test_auc", float("nan"))
+                    for rule, key in SELECTION_RULES.items()
                 },
                 "minutes": metrics["training"]["seconds"] / 60,
                 "run": str(folder),

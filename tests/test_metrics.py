@@ -5,6 +5,7 @@ from flowgmm_ae.metrics import (
     bootstrap_auc_interval,
     choose_threshold,
     evaluate,
+    paired_bootstrap_auc_difference,
     ranking_metrics,
     subtype_metrics,
     threshold_metrics,
@@ -91,3 +92,17 @@ def test_subtype_metrics_by_hand():
     assert set(subtype_metrics(labels, scores, kinds)) == {"bacteria", "virus"}
     with pytest.raises(ValueError, match="subtypes"):
         subtype_metrics(labels, scores, kinds[:-1])
+
+
+def test_paired_bootstrap_of_the_auc_difference():
+    rng = np.random.default_rng(0)
+    labels = np.array([0] * 150 + [1] * 150)
+    signal = labels + rng.normal(0, 1.0, labels.size)
+    better, worse = signal + rng.normal(0, 0.1, labels.size), signal + rng.normal(0, 1.5, labels.size)
+    pairs = [(labels, better, worse), (labels[::-1].copy(), better[::-1].copy(), worse[::-1].copy())]
+    delta, low, high = paired_bootstrap_auc_difference(pairs, n_resamples=300)
+    expected = ranking_metrics(labels, better)["auc"] - ranking_metrics(labels, worse)["auc"]
+    assert delta == pytest.approx(expected)  # the second seed: the same images in reverse order
+    assert 0 < low < delta < high
+    same, low, high = paired_bootstrap_auc_difference([(labels, better, better)], n_resamples=50)
+    assert same == low == high == 0.0  # the same scores on the same resampled images never differ

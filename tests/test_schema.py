@@ -87,12 +87,14 @@ def test_a_baseline_cell_takes_no_prior_only_axis(tmp_path):
         "score=recon,combined",
         "--grid",
         "pool=trim,normal",
+        "--grid",
+        "encoder_objective=joint,reconstruction",  # a model option only AE-FLOW reads
         "--dry-run",
         "--out",
         str(tmp_path),
     ]
     names = CliRunner().invoke(main, args).output.split()[:-2]
-    assert sum(name.startswith("gmm-") for name in names) == 4
+    assert sum(name.startswith("gmm-") for name in names) == 8
     assert [name for name in names if name.startswith("cnn")] == ["cnn-f0.05-s0"]
 
 
@@ -128,3 +130,42 @@ def test_every_command_defaults_to_the_same_device():
         command = main.commands[path[0]]
         device = next(p for p in command.params if p.name == "device")
         assert device.default == TrainConfig.device == "auto"
+
+
+def test_the_table_script_pairs_runs_and_columns_seed_by_seed(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parent.parent / "benchmarks" / "tables.py"
+    rows = ["method,seed,run,auc,test_auc_last"]
+    rows += [f"cnn,{s},c{s},{0.90 + s / 100},{0.90}" for s in range(5)]
+    gains = (0.01, 0.02, 0.03, 0.04, -0.05)
+    rows += [f"flowgmm-ae,{s},g{s},{0.90 + s / 100 + gains[s]},{0.91}" for s in range(5)]
+    (tmp_path / "results.csv").write_text("\n".join(rows) + "\n")
+
+    def table(*args: str) -> list[list[str]]:
+        out = subprocess.run(
+            [sys.executable, str(script), "paired", str(tmp_path / "results.csv"), *args],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        return [[cell.strip() for cell in line.strip("|").split("|")] for line in out.splitlines()[2:]]
+
+    reference, other = table("--reference", "method=cnn", "--by", "")
+    assert reference[0] == "**cnn**" and other[0] == "flowgmm-ae"
+    # Δ, seeds won, and the exact two-sided Wilcoxon p: W- = 5 of 15, 10 of 32 sign patterns as low
+    assert other[3:6] == ["+0.010", "4/5", "0.625"]
+    melted = table("--melt", "auc,test_auc_last", "--reference", "measure=test_auc_last", "--metric", "value",
+                   "--by", "method", "--where", "method=cnn")  # fmt: skip
+    assert melted[1][1:6] == ["auc", "5", "0.920 ± 0.016", "+0.020", "4/5"]
+
+
+def test_cases_are_one_at_a_time_variants_not_a_product(tmp_path):
+    args = ["ablate", "--priors", "gmm", "--labeled-fracs", "0.05", "--seeds", "0", "--dry-run"]
+    args += ["--case", "epochs=40", "--case", "labeled_batch_size=32;lr=3e-4", "--out", str(tmp_path)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    names = result.output.split()[:-2]
+    assert names == ["gmm-f0.05-s0", "gmm-epochs=40-f0.05-s0", "gmm-labeled_batch_size=32-lr=0.0003-f0.05-s0"]
+    bad = CliRunner().invoke(main, [*args[:-2], "--case", "seed=3", "--out", str(tmp_path)])
+    assert bad.exit_code == 2 and "not a grid axis" in bad.output
