@@ -51,8 +51,8 @@ def _number(text: str) -> Any:
 
 
 def load_rows(sources: Iterable[str]) -> list[dict[str, Any]]:
-    """Rows of every source: a results.csv (one row per run: its first threshold policy), or run
-    folders."""
+    """Rows of every source: a CSV file (of ablate's results.csv, one row per run: its first
+    threshold policy), or run folders."""
     rows: list[dict[str, Any]] = []
     for source in map(Path, sources):
         csv_file = source if source.suffix == ".csv" else source / "results.csv"
@@ -60,9 +60,11 @@ def load_rows(sources: Iterable[str]) -> list[dict[str, Any]]:
             with open(csv_file, newline="") as handle:
                 seen: set[str] = set()
                 for row in csv.DictReader(handle):
-                    if row.get("run") not in seen:
-                        seen.add(row.get("run", str(len(seen))))
-                        rows.append({k: _number(v) for k, v in row.items()})
+                    # ablate's results.csv has a row per threshold policy: keep a run's first
+                    if "threshold_policy" in row and row.get("run") in seen:
+                        continue
+                    seen.add(row.get("run", ""))
+                    rows.append({k: _number(v) for k, v in row.items()})
         else:
             rows += collect_runs([source])
     return rows

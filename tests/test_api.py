@@ -116,8 +116,11 @@ def test_a_baseline_estimator_fits_saves_and_loads_as_its_class(arrays, tmp_path
 
 
 def test_a_finished_cli_run_folder_loads_as_a_detector(tmp_path, synthetic):
-    result = train(TrainConfig(out=str(tmp_path / "run"), **TINY))
+    # A run whose encoder learned from reconstruction alone: the setting reloads with the model.
+    result = train(TrainConfig(out=str(tmp_path / "run"), encoder_objective="reconstruction", **TINY))
     detector = Detector.load(tmp_path / "run")
+    assert detector.config_.encoder_objective == "reconstruction"
+    assert detector.model_.config.encoder_objective == "reconstruction"
     test_scores = detector.decision_function(synthetic.test.images)
     np.testing.assert_allclose(
         np.sort(test_scores), np.sort(_column(tmp_path / "run" / "scores.csv", result.metrics["score"]))

@@ -1,0 +1,74 @@
+"""Which score should an AE-FLOW run report? Every candidate scored on the whole validation split
+(every anomaly label: the development set on which package defaults are chosen, never a run's own
+choice) and on test, for finished run folders; no training.
+
+Candidates: the combined score at β = 0, 0.1, …, 1 (flow and recon standardised on validation
+normals, as the package does), and the mixture posterior where the prior has one.
+
+    python benchmarks/score_rules.py RUN_DIR [RUN_DIR ...] --out benchmarks/results/NAME.csv
+
+Writes one row per run and candidate (the run's recorded options beside it), for
+``benchmarks/tables.py`` to pair and summarise, e.g. the β whose validation AUC is best on each
+data set: ``tables.py summary FILE --by dataset,candidate --metric val_auc_all,test_auc``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+from tqdm.auto import tqdm
+
+from flowgmm_ae.io import write_csv
+from flowgmm_ae.methods import get_method
+from flowgmm_ae.runs import load_model, load_run_dataset
+from flowgmm_ae.scoring import ScoreCombiner
+
+BETAS = np.round(np.linspace(0.0, 1.0, 11), 1)
+RECORDED = ("dataset", "method", "prior", "encoder_objective", "labeled_frac", "seed", "norm", "epochs")
+
+
+def candidate_scores(scores: dict[str, np.ndarray], combiner: ScoreCombiner) -> dict[str, np.ndarray]:
+    """Every candidate score of one split, from its raw scores and the validation-fitted combiner."""
+    out = {f"beta={b:g}": ScoreCombiner(**{**vars(combiner), "beta": float(b)})(scores) for b in BETAS}
+    if "posterior" in scores:
+        out["posterior"] = scores["posterior"]
+    return out
+
+
+def run_rows(run_dir: Path) -> list[dict]:
+    model, config = load_model(run_dir)
+    method = get_method(config["method"])
+    data = load_run_dataset(config)  # the whole validation split, every label
+    val = method.raw_scores(model, data.val.images, "cpu")
+    test = method.raw_scores(model, data.test.images, "cpu")
+    normal = data.val.labels == 0
+    combiner = ScoreCombiner.fit({k: v[normal] for k, v in val.items()})
+    val_c, test_c = candidate_scores(val, combiner), candidate_scores(test, combiner)
+    recorded = {k: config.get(k, "") for k in RECORDED}
+    return [
+        {
+            **recorded,
+            "run": str(run_dir),
+            "candidate": name,
+            "val_auc_all": roc_auc_score(data.val.labels, val_c[name]),
+            "test_auc": roc_auc_score(data.test.labels, test_c[name]),
+        }
+        for name in val_c
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    rows = [row for run in tqdm(args.runs, desc="runs") for row in run_rows(run)]
+    write_csv(args.out, rows, fieldnames=list(rows[0]))
+    print(f"{len(rows)} rows -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
