@@ -141,6 +141,21 @@ def reference_columns(reference: str) -> tuple[list[str], str]:
     return [column for column, _, _ in items], ", ".join(value for _, _, value in items)
 
 
+def _refuse_ambiguous_pairs(
+    group: list[dict[str, Any]], name_of: Any, pair: list[str], by: list[str]
+) -> None:
+    """Two runs under one name and pair key would overwrite each other silently: refuse."""
+    seen: dict[tuple[str, ...], str] = {}
+    for row in group:
+        key = (name_of(row), *(text(row.get(k)) for k in pair))
+        if key in seen:
+            raise SystemExit(
+                f"{seen[key]} and {row.get('run', '?')} share {key}: add the column that tells them "
+                f"apart to --by (now {','.join(by) or 'empty'}) or to --reference"
+            )
+        seen[key] = str(row.get("run", "?"))
+
+
 def paired(
     rows: list[dict[str, Any]],
     reference: str,
@@ -170,6 +185,7 @@ def paired(
     for row in rows:
         groups.setdefault(tuple(text(row.get(k)) for k in by), []).append(row)
     for key, group in groups.items():
+        _refuse_ambiguous_pairs(group, name_of, pair, by)
         base_rows = {tuple(text(r.get(k)) for k in pair): r for r in group if name_of(r) == wanted}
         base = {k: r[metric] for k, r in base_rows.items() if _finite(r.get(metric))}
         if not base:  # nothing in this group to pair with
