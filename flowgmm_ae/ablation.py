@@ -288,6 +288,14 @@ def cell_rows(
                 "auc_unseen": subtypes.get("unseen", {}).get("auc", math.nan),
                 "selected_epoch": metrics["training"]["selected_epoch"],
                 "wall_s": metrics["training"]["seconds"],
+                # Each stored score's test AUC and validation AUC with every label (diagnostics).
+                **{f"test_auc[{name}]": entry["test"]["auc"] for name, entry in metrics["scores"].items()},
+                **{
+                    f"val_auc_all[{name}]": value
+                    for name, value in selection.get("last", {})
+                    .get("val_auc_all_labels_by_score", {})
+                    .items()
+                },
                 "run": str(run_dir),
             }
         )

@@ -32,7 +32,10 @@ def test_a_resumed_grid_refuses_cells_trained_with_other_options(tmp_path):
     base = TrainConfig(**{**TINY, "out": None})
     grid = dict(variants=("gmm",), budgets=(0.2,), seeds=(0,), echo=lambda _: None, contaminations=(0.2,))
     run_ablation(tmp_path / "grid", base, **grid)
-    run_ablation(tmp_path / "grid", base, **grid)  # same options: reused
+    rows = run_ablation(tmp_path / "grid", base, **grid)  # same options: reused
+    # Every stored score's test AUC is a column, and the contamination is one too.
+    assert {"test_auc[posterior]", "test_auc[flow]", "test_auc[recon]"} <= set(rows[0])
+    assert rows[0]["contamination"] == 0.2 and rows[0]["test_auc[posterior]"] == rows[0]["auc"]
     marginal = TrainConfig(**{**TINY, "out": None, "pool": "marginal"})
     with pytest.raises(FlowgmmAEError, match=r"pool='trim' \(grid: 'marginal'\)"):
         run_ablation(tmp_path / "grid", marginal, **grid)
@@ -44,6 +47,9 @@ def test_records_without_a_pool_were_trained_with_the_marginal():
     assert train_config_from_record({"contamination": 0.1}).pool == "marginal"
     assert train_config_from_record({"contamination": 0.0}).pool == "trim"  # unused on a clean pool
     assert train_config_from_record({"contamination": 0.1, "pool": "trim"}).pool == "trim"
+    # Records older than contamination_mode added their hidden anomalies; a clean pool is either.
+    assert train_config_from_record({"contamination": 0.1}).contamination_mode == "add"
+    assert train_config_from_record({"contamination": 0.0}).contamination_mode == "replace"
 
 
 def test_only_the_marginal_pool_warns_of_its_collapse(tmp_path, caplog):
