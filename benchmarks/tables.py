@@ -64,7 +64,10 @@ def load_rows(sources: Iterable[str]) -> list[dict[str, Any]]:
                     if "threshold_policy" in row and row.get("run") in seen:
                         continue
                     seen.add(row.get("run", ""))
-                    rows.append({k: _number(v) for k, v in row.items()})
+                    values = {k: _number(v) for k, v in row.items()}
+                    if "minutes" not in values and isinstance(values.get("wall_s"), float):
+                        values["minutes"] = values["wall_s"] / 60  # as collect_runs names it
+                    rows.append(values)
         else:
             rows += collect_runs([source])
     return rows
