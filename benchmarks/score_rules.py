@@ -5,7 +5,10 @@ choice) and on test, for finished run folders; no training.
 Candidates: the combined score at β = 0, 0.1, …, 1 (flow and recon standardised on validation
 normals, as the package does), the mixture posterior where the prior has one, and ``tightest``: the
 β whose combined score, restandardised on the validation normals, has the lowest 95th percentile
-there (the fewest normal images far out in the tail). That rule needs no anomaly label.
+there (the fewest normal images far out in the tail). That rule needs no anomaly label. A run
+without flow and recon scores (the ``ae`` baseline, say) gives its own score under every candidate's
+name, so that ``tables.py paired FILE --reference method=ae,encoder_objective=joint --by candidate
+--metric test_auc`` pairs each candidate with it seed by seed.
 
     python benchmarks/score_rules.py RUN_DIR [RUN_DIR ...] --out benchmarks/results/NAME.csv
 
@@ -57,10 +60,15 @@ def run_rows(run_dir: Path) -> list[dict]:
     val = method.raw_scores(model, data.val.images, "cpu")
     test = method.raw_scores(model, data.test.images, "cpu")
     normal = data.val.labels == 0
-    combiner = ScoreCombiner.fit({k: v[normal] for k, v in val.items()})
-    val_c, test_c = candidate_scores(val, combiner), candidate_scores(test, combiner)
-    chosen = f"beta={tightest_beta({k: v[normal] for k, v in val.items()}, combiner):g}"
-    val_c["tightest"], test_c["tightest"] = val_c[chosen], test_c[chosen]
+    if {"flow", "recon"} <= set(val):
+        combiner = ScoreCombiner.fit({k: v[normal] for k, v in val.items()})
+        val_c, test_c = candidate_scores(val, combiner), candidate_scores(test, combiner)
+        chosen = f"beta={tightest_beta({k: v[normal] for k, v in val.items()}, combiner):g}"
+        val_c["tightest"], test_c["tightest"] = val_c[chosen], test_c[chosen]
+    else:  # a reference such as the autoencoder: its own score under every candidate's name
+        own = config["score"] if config["score"] in val else next(iter(val))
+        names = [f"beta={b:g}" for b in BETAS] + ["tightest"]
+        val_c, test_c = ({name: scores[own] for name in names} for scores in (val, test))
     recorded = {k: config.get(k, "") for k in RECORDED}
     return [
         {

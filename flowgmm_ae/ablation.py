@@ -211,6 +211,8 @@ def cell_identity(config: TrainConfig) -> dict[str, Any]:
     }
     identity["score"] = config.resolved_score()
     if uses_prior:
+        identity["encoder_objective"] = config.resolved_encoder_objective()
+        identity["beta"] = config.resolved_beta()
         identity.update(pool=config.pool_objective(), assumed_contamination=config.pool_contamination())
     return identity
 

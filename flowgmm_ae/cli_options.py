@@ -36,20 +36,20 @@ class RegistryChoice(click.Choice):
 
 
 class BetaType(click.ParamType):
-    """A number in [0, 1] or the word ``auto``."""
+    """A number in [0, 1] or one of the words ``auto`` and ``prior``."""
 
     name = "beta"
 
     def get_metavar(self, param, ctx=None) -> str:
-        return "[0-1|auto]"
+        return "[0-1|auto|prior]"
 
     def convert(self, value, param, ctx):
-        if value == "auto" or isinstance(value, float):
+        if value in ("auto", "prior") or isinstance(value, float):
             return value
         try:
             number = float(value)
         except ValueError:
-            self.fail(f"{value!r} is neither a number in [0, 1] nor 'auto'", param, ctx)
+            self.fail(f"{value!r} is neither a number in [0, 1] nor 'auto' or 'prior'", param, ctx)
         if not 0.0 <= number <= 1.0:
             self.fail(f"{number} is not in [0, 1]", param, ctx)
         return number

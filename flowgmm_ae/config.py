@@ -13,7 +13,7 @@ from flowgmm_ae.methods import get_method, method_names, score_names
 from flowgmm_ae.metrics import THRESHOLD_POLICIES
 from flowgmm_ae.models import ENCODER_OBJECTIVES, NORMS, ModelConfig
 from flowgmm_ae.objectives import POOL_OBJECTIVES
-from flowgmm_ae.priors import prior_names
+from flowgmm_ae.priors import prior_entry, prior_names
 from flowgmm_ae.schema import PRIOR_GROUP, setting
 
 
@@ -203,12 +203,13 @@ class TrainConfig:
         choices=NORMS,
     )
     encoder_objective: str = setting(
-        "joint",
+        "auto",
         "What trains the encoder (aeflow only): joint, the whole objective; reconstruction, 1 - SSIM "
         "alone: the flow's likelihood stops at the encoder (a stop-gradient), so the features it "
-        "scores are not shaped by the density that scores them.",
+        "scores are not shaped by the density that scores them; auto: reconstruction for the "
+        "gaussian prior, joint for gmm (chosen on validation across data sets).",
         "model",
-        choices=ENCODER_OBJECTIVES,
+        choices=("auto", *ENCODER_OBJECTIVES),
         prior_only=True,
     )
     flow_steps: int = setting(4, "Glow steps of the latent flow.", "model", low=1)
@@ -262,9 +263,11 @@ class TrainConfig:
     )
     # --- scoring ---------------------------------------------------------------------------------
     beta: float | str = setting(
-        0.9,
-        "Weight of the flow score against the reconstruction score in 'combined' (0.9 as in AE-FLOW), "
-        "or 'auto' to choose it on validation.",
+        "prior",
+        "Weight of the flow score against the reconstruction score in 'combined': a number in [0, 1], "
+        "'auto' to choose it on validation anomalies (0.9 without them), or 'prior', "
+        "the prior's default (0.2 for gaussian, 0.9 for gmm as in AE-FLOW; chosen on validation "
+        "across data sets).",
         "scoring",
         kind="beta",
     )
@@ -361,11 +364,29 @@ class TrainConfig:
             encoder=self.encoder,
             finetune_encoder=self.finetune_encoder,
             norm=self.norm,
-            encoder_objective=self.encoder_objective,
+            encoder_objective=self.resolved_encoder_objective(),
         )
 
     def uses_labels(self) -> bool:
         return get_method(self.method).uses_labels(self)
+
+    def resolved_encoder_objective(self) -> str:
+        """``encoder_objective``, with "auto" replaced by the prior's choice."""
+        if self.encoder_objective != "auto":
+            return self.encoder_objective
+        try:
+            return prior_entry(self.prior).encoder_objective
+        except ValueError:  # an unknown prior: validate() names it
+            return "joint"
+
+    def resolved_beta(self) -> float | str:
+        """``beta``, with "prior" replaced by the prior's default β (a number, or "auto")."""
+        if self.beta != "prior":
+            return self.beta
+        try:
+            return prior_entry(self.prior).beta
+        except ValueError:  # an unknown prior: validate() names it
+            return 0.9
 
     def resolved_score(self) -> str:
         """``score``, with "auto" replaced by the method's choice for this configuration."""

@@ -279,7 +279,9 @@ class Detector:
         """Threshold, combined-score standardisation and map colour scale, from validation."""
         assert self.model_ is not None
         config = self.config_
-        scores, self.combiner_ = validation_scores(self.method_, self.model_, val, config.beta, device, ctx)
+        scores, self.combiner_ = validation_scores(
+            self.method_, self.model_, val, config.resolved_beta(), device, ctx
+        )
         self.threshold_, self.threshold_policy_ = choose_threshold(
             val.labels, scores[config.score], config.threshold_policy, config.normal_quantile
         )

@@ -21,7 +21,7 @@ from flowgmm_ae.io import write_csv, write_json
 from flowgmm_ae.methods import Method, get_method
 from flowgmm_ae.metrics import evaluate, subtype_metrics
 from flowgmm_ae.plots import plot_roc, plot_score_histograms
-from flowgmm_ae.runs import load_model, load_run_dataset
+from flowgmm_ae.runs import load_model, load_run_dataset, train_config_from_record
 from flowgmm_ae.scoring import ScoreCombiner
 
 
@@ -174,7 +174,7 @@ def evaluate_run(
         score=score or config["score"],
         policy=policy or config["threshold_policy"],
         normal_quantile=normal_quantile if normal_quantile is not None else config["normal_quantile"],
-        beta=config["beta"],
+        beta=train_config_from_record(config).resolved_beta(),
         device=torch_device,
         labeled_subtypes=config.get("labeled_subtypes"),
     )

@@ -391,7 +391,7 @@ def validate(session: Session) -> tuple[dict[str, Any], float, float]:
     the run's score, and (diagnostic, NaN without held-out labels) its AUC with every label."""
     s, state, config = session, session.state, session.config
     val = s.data.val
-    val_scores, combiner = validation_scores(s.method, s.model, val, config.beta, s.device, s.ctx)
+    val_scores, combiner = validation_scores(s.method, s.model, val, config.resolved_beta(), s.device, s.ctx)
     if not np.isfinite(val_scores[config.score]).all():
         raise TrainingError(
             f"the {config.score} score is not finite on validation images after epoch {state.epoch}: "

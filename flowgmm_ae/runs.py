@@ -42,13 +42,15 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
 def train_config_from_record(config: dict[str, Any]) -> TrainConfig:
     """The TrainConfig a run was trained with, from its config.json (keys of other versions
     ignored; a record without "norm" was trained with :data:`LEGACY_NORM`, one without "pool" on a
-    contaminated pool with the mixture marginal, one without "contamination_mode" on a pool the
-    hidden anomalies were added to, if it had any)."""
+    contaminated pool with the mixture marginal, one without "encoder_objective" with the joint
+    objective, one without "contamination_mode" on a pool the hidden anomalies were added to, if
+    it had any)."""
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     options = {k: v for k, v in config.items() if k in known}
     options.setdefault("norm", config.get("model", {}).get("norm", LEGACY_NORM))
     if "pool" not in config and (config.get("contamination", 0) > 0 or config.get("learn_weights")):
         options["pool"] = "marginal"  # the only pool objective before "pool" was recorded
+    options.setdefault("encoder_objective", "joint")  # the only objective before it was recorded
     if "contamination_mode" not in config and config.get("contamination", 0) > 0:
         options["contamination_mode"] = (
             "add"  # the only rule before it was recorded (on a clean pool both are one)

@@ -80,7 +80,7 @@ def run(config: TrainConfig, resume: bool, device: torch.device, ctx: distribute
         score=config.score,
         policy=config.threshold_policy,
         normal_quantile=config.normal_quantile,
-        beta=config.beta,
+        beta=config.resolved_beta(),
         device=device,
         ctx=ctx,
         labeled_subtypes=config.labeled_subtypes,
@@ -200,7 +200,9 @@ def selection_diagnostics(
         if weights is None:
             continue
         model.load_state_dict(weights)
-        val_scores, combiner = validation_scores(method, model, dataset.val, config.beta, device, ctx)
+        val_scores, combiner = validation_scores(
+            method, model, dataset.val, config.resolved_beta(), device, ctx
+        )
         test_scores = split_scores(method, model, dataset.test.images, combiner, device, ctx)
         entry: dict[str, Any] = {
             "val_auc": diagnostic_auc(dataset.val.labels, val_scores[config.score]),

@@ -97,7 +97,7 @@ OPTION_VALUES = st.fixed_dictionaries(
         "--stride": st.integers(-2, 40),
         "--lr": st.one_of(st.floats(-1, 1), st.just("nan")),
         "--alpha": st.floats(-1, 2),
-        "--beta": st.one_of(st.floats(-1, 2), st.just("auto"), st.text(max_size=3)),
+        "--beta": st.one_of(st.floats(-1, 2), st.sampled_from(["auto", "prior"]), st.text(max_size=3)),
         "--batch-size": st.integers(-1, 300),
         "--seed": st.integers(-10, 2**31),
     },

@@ -169,3 +169,19 @@ def test_cases_are_one_at_a_time_variants_not_a_product(tmp_path):
     assert names == ["gmm-f0.05-s0", "gmm-epochs=40-f0.05-s0", "gmm-labeled_batch_size=32-lr=0.0003-f0.05-s0"]
     bad = CliRunner().invoke(main, [*args[:-2], "--case", "seed=3", "--out", str(tmp_path)])
     assert bad.exit_code == 2 and "not a grid axis" in bad.output
+
+
+def test_automatic_encoder_objective_and_beta_follow_the_prior_and_identify_cells_as_resolved():
+    from flowgmm_ae.runs import train_config_from_record
+
+    gaussian, mixture = TrainConfig(prior="gaussian"), TrainConfig(prior="gmm")
+    assert gaussian.model_config(1).encoder_objective == "reconstruction"
+    assert mixture.model_config(1).encoder_objective == "joint"
+    explicit = dataclasses.replace(gaussian, encoder_objective="reconstruction")
+    assert cell_identity(gaussian) == cell_identity(explicit)  # the same computation, one cell
+    assert cell_identity(gaussian) != cell_identity(dataclasses.replace(gaussian, encoder_objective="joint"))
+    # β likewise: the prior's own under --beta prior, and the same cell as that number given.
+    assert gaussian.resolved_beta() == 0.2 and mixture.resolved_beta() == 0.9
+    assert cell_identity(gaussian) == cell_identity(dataclasses.replace(explicit, beta=0.2))
+    # A run recorded before the option existed trained its encoder with the whole objective.
+    assert train_config_from_record({"prior": "gaussian"}).resolved_encoder_objective() == "joint"

@@ -101,3 +101,11 @@ def test_errors_name_the_config_field_for_python_callers(tmp_path):
         train(TrainConfig(out=str(tmp_path / "a"), lr=-1.0, **TINY))
     with pytest.raises(ConfigError, match=r"^score='logit' is not available for method='aeflow'"):
         train(TrainConfig(out=str(tmp_path / "b"), score="logit", **TINY))
+
+
+def test_an_unsupervised_run_uses_its_priors_defaults(tmp_path):
+    train(TrainConfig(out=str(tmp_path / "run"), prior="gaussian", labeled_frac=0.0, **TINY))
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert metrics["combiner"]["beta"] == 0.2  # --beta prior
+    assert config["model"]["encoder_objective"] == "reconstruction"  # --encoder-objective auto
