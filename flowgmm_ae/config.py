@@ -270,6 +270,7 @@ class TrainConfig:
         "across data sets).",
         "scoring",
         kind="beta",
+        prior_only=True,
     )
     score: str = setting(
         "auto",
