@@ -5,6 +5,9 @@ compare two such folders metric by metric (wall-clock times excluded).
     python benchmarks/same_metrics.py run OUT_BEFORE     # with the old code installed
     python benchmarks/same_metrics.py run OUT_AFTER      # with the new code
     python benchmarks/same_metrics.py compare OUT_BEFORE OUT_AFTER
+
+Options after ``run OUT`` go to every run, so a change of default can be checked with the old value
+spelled out (e.g. ``run OUT_AFTER --contamination-mode add``).
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ RUNS = {
 TIMING_KEYS = {"seconds", "init_seconds"}
 
 
-def run(out: Path) -> None:
+def run(out: Path, extra: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, options in RUNS.items():
         if (out / name / "metrics.json").exists():
             continue
-        subprocess.run(["flowgmm-ae", "train", *COMMON, *options, "--out", str(out / name)], check=True)
+        command = ["flowgmm-ae", "train", *COMMON, *options, *extra, "--out", str(out / name)]
+        subprocess.run(command, check=True)
 
 
 def _without_timings(value):
@@ -57,6 +61,6 @@ def compare(before: Path, after: Path) -> bool:
 
 if __name__ == "__main__":
     if sys.argv[1] == "run":
-        run(Path(sys.argv[2]))
+        run(Path(sys.argv[2]), sys.argv[3:])
     else:
         sys.exit(0 if compare(Path(sys.argv[2]), Path(sys.argv[3])) else 1)
