@@ -34,7 +34,7 @@ from flowgmm_ae.methods import get_method, prior_method_name
 from flowgmm_ae.metrics import evaluate, resampled_aucs
 from flowgmm_ae.plots import plot_auc_vs_labels, plot_roc, plot_score_histograms
 from flowgmm_ae.priors import prior_entry, prior_names
-from flowgmm_ae.runs import train_config_from_record
+from flowgmm_ae.runs import score_diagnostics, train_config_from_record
 from flowgmm_ae.schema import declared_fields, prior_only_fields
 from flowgmm_ae.training import TrainConfig, train
 
@@ -290,14 +290,7 @@ def cell_rows(
                 "auc_unseen": subtypes.get("unseen", {}).get("auc", math.nan),
                 "selected_epoch": metrics["training"]["selected_epoch"],
                 "wall_s": metrics["training"]["seconds"],
-                # Each stored score's test AUC and validation AUC with every label (diagnostics).
-                **{f"test_auc[{name}]": entry["test"]["auc"] for name, entry in metrics["scores"].items()},
-                **{
-                    f"val_auc_all[{name}]": value
-                    for name, value in selection.get("last", {})
-                    .get("val_auc_all_labels_by_score", {})
-                    .items()
-                },
+                **score_diagnostics(metrics),
                 "run": str(run_dir),
             }
         )

@@ -116,6 +116,17 @@ RUN_METRICS = ("auc", "auprc", "f1", "acc", "sen", "spe")
 SELECTION_RULES = {"last": "last", "best_val": "best_val", "best_val_all": "best_val_all_labels"}
 
 
+def score_diagnostics(metrics: dict[str, Any]) -> dict[str, float]:
+    """From a run's metrics.json: each stored score's test AUC (``test_auc[SCORE]``) and its
+    validation AUC with every label at the kept epoch (``val_auc_all[SCORE]``); diagnostics that
+    chose nothing."""
+    by_score = metrics.get("selection", {}).get("last", {}).get("val_auc_all_labels_by_score", {})
+    return {
+        **{f"test_auc[{name}]": entry["test"]["auc"] for name, entry in metrics["scores"].items()},
+        **{f"val_auc_all[{name}]": value for name, value in by_score.items()},
+    }
+
+
 def collect_runs(paths: list[str | Path]) -> list[dict[str, Any]]:
     """One row per finished run folder under ``paths`` (run folders, or folders searched for them),
     read from its config.json and metrics.json, never from its name: every TrainConfig field as
@@ -159,13 +170,7 @@ def collect_runs(paths: list[str | Path]) -> list[dict[str, Any]]:
                     for name, entry in subtypes.items()
                     if name not in ("seen", "unseen")
                 },
-                **{f"test_auc[{name}]": entry["test"]["auc"] for name, entry in metrics["scores"].items()},
-                **{
-                    f"val_auc_all[{name}]": value
-                    for name, value in selection.get("last", {})
-                    .get("val_auc_all_labels_by_score", {})
-                    .items()
-                },
+                **score_diagnostics(metrics),
                 **{
                     f"test_auc_{rule}": selection.get(key, {}).get("test_auc", float("nan"))
                     for rule, key in SELECTION_RULES.items()
