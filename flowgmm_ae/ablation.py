@@ -111,7 +111,8 @@ class Cell:
         else:
             variant = {"method": self.variant, "score": "auto"}
         if not is_prior(self.variant) or self.unsupervised:
-            variant["class_weight"] = 0.0  # the class term belongs to a label-using prior
+            # the class and consistency terms belong to a label-using prior
+            variant.update(class_weight=0.0, consistency_weight=0.0)
         subtypes = list(self.labeled_subtypes) if self.labeled_subtypes is not None else None
         return replace(
             replace(base, **dict(self.overrides)),

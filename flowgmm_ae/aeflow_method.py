@@ -13,7 +13,7 @@ from flowgmm_ae.errors import ConfigError
 from flowgmm_ae.methods import Method, StepLoss, register_method
 from flowgmm_ae.models import AEFlow, AEFlowOutput
 from flowgmm_ae.models.wide_resnet import load_torchvision_weights
-from flowgmm_ae.objectives import POOL_OBJECTIVES, joint_objective
+from flowgmm_ae.objectives import POOL_OBJECTIVES, consistency_nll, joint_objective, linear_rampup
 from flowgmm_ae.priors import build_prior, prior_entry
 from flowgmm_ae.scoring import anomaly_maps, map_scale, raw_scores
 
@@ -60,6 +60,18 @@ class AEFlowMethod(Method):
             raise ConfigError(
                 "class_weight > 0 needs the mixture prior: method='aeflow', prior='gmm'", "class_weight"
             )
+        if config.consistency_weight > 0 and not self.uses_labels(config):
+            raise ConfigError(
+                "consistency_weight > 0 needs the mixture prior: method='aeflow', prior='gmm'",
+                "consistency_weight",
+            )
+        if config.consistency_weight > 0 and not config.augment:
+            raise ConfigError(
+                "consistency_weight > 0 compares two augmented views of each image: it needs augmentation "
+                "(drop --no-augment)",
+                "consistency_weight",
+                "augment",
+            )
 
     def build(self, config: TrainConfig, in_channels: int) -> AEFlow:
         model_config = config.model_config(in_channels)
@@ -86,12 +98,19 @@ class AEFlowMethod(Method):
         with torch.no_grad():
             model(x_unlabeled)
 
-    def loss(self, model, x_unlabeled, x_labeled, y_labeled, config) -> StepLoss:
+    def wants_second_view(self, config: TrainConfig) -> bool:
+        return config.consistency_weight > 0
+
+    def loss(
+        self, model, x_unlabeled, x_labeled, y_labeled, config, second_view=None, progress=1.0
+    ) -> StepLoss:
         """The joint objective of one step. Unlabeled and labeled images go through the model in
         one forward pass. With norm="group" nothing mixes samples; with norm="batch" BatchNorm
         normalises them with the statistics of the joint batch (unlabeled and labeled anomalies
         together) and its running statistics follow that mix. Accepted: scoring runs in eval mode
-        on the running statistics, and the mix is the same at every step."""
+        on the running statistics, and the mix is the same at every step. With a consistency
+        weight, ``second_view`` (another augmentation of the same images) adds FlowGMM's
+        consistency term, its weight ramped up over the first ``consistency_rampup`` of the run."""
         n_unlabeled = len(x_unlabeled)
         out = model(torch.cat([x_unlabeled, x_labeled]))  # one pass (see the docstring on BatchNorm)
         out_u, out_l = (
@@ -111,6 +130,12 @@ class AEFlowMethod(Method):
             contamination=config.pool_contamination(),
             class_weight=config.class_weight,
         )
+        if config.consistency_weight > 0:
+            if second_view is None:
+                raise ValueError("consistency_weight > 0: the loop must pass the batch's second view")
+            terms.consistency = consistency_nll(model, out, second_view)
+            weight = config.consistency_weight * linear_rampup(progress, config.consistency_rampup)
+            terms.total = terms.total + weight * terms.consistency
         return StepLoss(terms.total, terms.as_floats())
 
     def raw_scores(self, model, images, device) -> dict[str, np.ndarray]:

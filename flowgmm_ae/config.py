@@ -167,6 +167,21 @@ class TrainConfig:
         low=0.0,
         aliases=("--gamma",),
     )
+    consistency_weight: float = setting(
+        0.0,
+        "Weight of FlowGMM's consistency term: the NLL of each image's augmented view under the class "
+        "the mixture predicts for a second augmented view of it (needs --prior gmm and augmentation; "
+        "one more forward pass per step).",
+        PRIOR_GROUP,
+        low=0.0,
+    )
+    consistency_rampup: float = setting(
+        0.2,
+        "Share of the run's steps over which the consistency weight ramps up linearly from 0.",
+        PRIOR_GROUP,
+        low=0.0,
+        high=1.0,
+    )
     # --- model -----------------------------------------------------------------------------------
     stride: int | None = setting(
         None,

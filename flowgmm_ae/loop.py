@@ -262,8 +262,8 @@ class StepModule(torch.nn.Module):
         super().__init__()
         self.method, self.model, self.config = method, model, config
 
-    def forward(self, x_unlabeled, x_labeled, y_labeled):
-        return self.method.loss(self.model, x_unlabeled, x_labeled, y_labeled, self.config)
+    def forward(self, x_unlabeled, x_labeled, y_labeled, **extras):
+        return self.method.loss(self.model, x_unlabeled, x_labeled, y_labeled, self.config, **extras)
 
 
 def train_step(
@@ -277,13 +277,15 @@ def train_step(
     grad_clip: float,
     precision: str = "fp32",
     agree: Callable[[bool, dict[str, float]], tuple[bool, dict[str, float]]] = lambda ok, parts: (ok, parts),
+    extras: dict[str, Any] | None = None,
 ) -> dict[str, float] | None:
-    """One optimiser step on the loss ``engine(x_unlabeled, x_labeled, y_labeled)``; returns the
-    loss parts, or None (and no update) when the loss is not finite. ``agree`` lets DDP ranks
-    agree on skipping."""
+    """One optimiser step on the loss ``engine(x_unlabeled, x_labeled, y_labeled, **extras)``;
+    returns the loss parts, or None (and no update) when the loss is not finite. ``agree`` lets
+    DDP ranks agree on skipping; ``extras`` are the keyword arguments a method asked for
+    (:meth:`~flowgmm_ae.methods.Method.wants_second_view`)."""
     autocast = torch.autocast(x_unlabeled.device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
     with autocast:
-        terms: StepLoss = engine(x_unlabeled, x_labeled, y_labeled)
+        terms: StepLoss = engine(x_unlabeled, x_labeled, y_labeled, **(extras or {}))
     finite, parts = agree(bool(torch.isfinite(terms.total)), terms.parts)
     if not finite:
         return None
@@ -295,8 +297,11 @@ def train_step(
     return parts
 
 
-def next_batch(session: Session) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """This step's unlabeled batch, labeled anomalies and their labels, on the device, augmented."""
+def next_batch(session: Session) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, Any]]:
+    """This step's unlabeled batch, labeled anomalies and their labels, on the device, augmented,
+    and the keyword arguments the method's loss asked for: a second augmented view of the same
+    images and the share of the run done (drawn only when asked, so other runs' random streams are
+    unchanged)."""
     s, feeder = session, session.feeder
     x_u = feeder.unlabeled_batch(s.state.step, s.steps_per_epoch)
     if len(s.labeled):
@@ -306,11 +311,18 @@ def next_batch(session: Session) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
         x_l = feeder.fetch(s.labeled)
     y_l = torch.full((len(x_l),), ANOMALY, dtype=torch.long)
     pin = s.device.type == "cuda"
-    x = torch.cat([x_u, x_l]).to(s.device, non_blocking=pin)
+    raw = torch.cat([x_u, x_l]).to(s.device, non_blocking=pin)
+    x = raw
     if s.config.augment:  # on the device: on a GPU the CPU would otherwise be the bottleneck
-        x = augment(x, s.rank_generator)
+        x = augment(raw, s.rank_generator)
     x = x.contiguous(memory_format=torch.channels_last)
-    return x[: len(x_u)], x[len(x_u) :], y_l.to(s.device)
+    extras: dict[str, Any] = {}
+    if s.method.wants_second_view(s.config):
+        second = augment(raw, s.rank_generator) if s.config.augment else raw
+        done = (s.state.epoch - 1) * s.steps_per_epoch + s.state.step
+        extras["second_view"] = second.contiguous(memory_format=torch.channels_last)
+        extras["progress"] = done / (s.config.epochs * s.steps_per_epoch)
+    return x[: len(x_u)], x[len(x_u) :], y_l.to(s.device), extras
 
 
 def run_epoch(session: Session, progress: tqdm) -> None:
@@ -323,10 +335,10 @@ def run_epoch(session: Session, progress: tqdm) -> None:
         state.order = torch.cat(shuffles)
     s.feeder.start_epoch(state.order)
     while state.step < s.steps_per_epoch:
-        x_u, x_l, y_l = next_batch(s)
+        x_u, x_l, y_l, extras = next_batch(s)
         parts = train_step(
             s.engine, s.model, s.optimizer, s.scheduler, x_u, x_l, y_l,
-            config.grad_clip, config.precision, s.ctx.agree_on_step,
+            config.grad_clip, config.precision, s.ctx.agree_on_step, extras,
         )  # fmt: skip
         state.step += 1
         progress.update(1)

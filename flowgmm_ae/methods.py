@@ -74,6 +74,11 @@ class Method:
             raise ConfigError(
                 "class_weight > 0 needs the mixture prior: method='aeflow', prior='gmm'", "class_weight"
             )
+        if config.consistency_weight > 0:
+            raise ConfigError(
+                "consistency_weight > 0 needs the mixture prior: method='aeflow', prior='gmm'",
+                "consistency_weight",
+            )
 
     def build(self, config: TrainConfig, in_channels: int) -> nn.Module:
         raise NotImplementedError
@@ -91,6 +96,12 @@ class Method:
     def initialise(self, model: nn.Module, x_unlabeled: torch.Tensor, config: TrainConfig) -> None:
         """Data-dependent initialisation before the first step, from up to 256 unlabeled images
         (default: nothing)."""
+
+    def wants_second_view(self, config: TrainConfig) -> bool:
+        """Whether :meth:`loss` takes a second augmented view of the step's images (``second_view``,
+        unlabeled then labeled, as ``x_unlabeled`` and ``x_labeled``) and the share of the run done
+        (``progress``, in [0, 1]) as keyword arguments (default: no)."""
+        return False
 
     def loss(
         self,

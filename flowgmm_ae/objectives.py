@@ -18,6 +18,10 @@ Per step, with NLL in bits per latent dimension::
   log p(x, y) = log p(x) + log p(y | x), so this up-weights the discriminative half of the same
   joint likelihood (the hybrid objective of Nalisnick et al., ICML 2019); the density stays exact
   and normalised.
+
+A separate term, :func:`consistency_nll` (off unless its weight is above 0), is FlowGMM's
+consistency regularisation (Izmailov et al., ICML 2020): each image's NLL under the class the
+mixture predicts for a second augmented view of it.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ class LossTerms:
     nll_labeled: torch.Tensor
     recon: torch.Tensor
     classification: torch.Tensor | None = None  # CE of p(y | x) in nats/image; None when γ = 0
+    consistency: torch.Tensor | None = None  # bits/dim; None when its weight is 0
 
     def as_floats(self) -> dict[str, float]:
         parts = {
@@ -75,6 +80,8 @@ class LossTerms:
         }
         if self.classification is not None:
             parts["class_ce"] = float(self.classification.detach())
+        if self.consistency is not None:
+            parts["consistency_bpd"] = float(self.consistency.detach())
         return parts
 
 
@@ -171,3 +178,27 @@ def class_posterior_cross_entropy(
         return reference.new_zeros(())
     logits = model.prior.class_log_probs(torch.cat(z_known).flatten(1))
     return F.cross_entropy(logits, torch.cat(y_known).long())
+
+
+def consistency_nll(model: AEFlow, out_view: AEFlowOutput, second_view: torch.Tensor) -> torch.Tensor:
+    """FlowGMM's consistency term: the mean NLL (bits/dim) of each image's latent ``out_view``
+    under the class the mixture predicts for ``second_view``, another augmented view of the same
+    images (in the same order).
+
+    The prediction is a hard label made without gradients, as in the authors' implementation
+    (``experiments/train_flows/train_semisup_cons.py`` of izmailovpavel/flowgmm); the second view
+    passes through the model in its current mode, so in training BatchNorm's running statistics
+    see it too. An unlabeled image the mixture finds anomalous is pulled to the anomaly component
+    here, where the unlabeled term fits it to the normal one."""
+    if model.prior.n_components < 2:
+        raise ValueError("the consistency term needs the mixture prior (prior='gmm')")
+    with torch.no_grad():
+        predicted = model.prior.class_log_probs(model(second_view).z_prime.flatten(1).float()).argmax(1)
+    nll = to_bits_per_dim(-model.log_likelihood(out_view, predicted), model.config.latent_dim)
+    return nll.mean()
+
+
+def linear_rampup(progress: float, rampup: float) -> float:
+    """A weight's share at ``progress`` (the run's share done): rising linearly from 0 to 1 over
+    the first ``rampup`` of the run, 1 after it (and throughout when ``rampup`` is 0)."""
+    return 1.0 if rampup <= 0 else min(1.0, max(0.0, progress) / rampup)

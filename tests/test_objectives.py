@@ -1,12 +1,21 @@
+import copy
 import math
 
 import pytest
 import torch
 from tiny import TINY
 
+from flowgmm_ae.aeflow_method import AEFlowMethod
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.models import AEFlow, ModelConfig
-from flowgmm_ae.objectives import joint_objective, structural_dissimilarity, to_bits_per_dim, trimmed_pool
+from flowgmm_ae.objectives import (
+    consistency_nll,
+    joint_objective,
+    linear_rampup,
+    structural_dissimilarity,
+    to_bits_per_dim,
+    trimmed_pool,
+)
 from flowgmm_ae.priors import GaussianMixture
 
 TINY_MODEL = TrainConfig(**TINY).model_config(in_channels=1)
@@ -166,3 +175,39 @@ def test_encoder_objective_changes_nothing_at_scoring_time(tiny_model):
         a, b = tiny_model(x), detached(x)
     for name in ("z_prime", "log_det", "x_hat"):
         torch.testing.assert_close(getattr(a, name), getattr(b, name))
+
+
+def test_consistency_term_is_the_nll_under_the_class_predicted_for_the_other_view(tiny_model):
+    torch.manual_seed(1)
+    model = copy.deepcopy(tiny_model).eval()  # no latent noise: the same outputs on every call
+    x, second_view = torch.rand(6, 1, 16, 16), torch.rand(6, 1, 16, 16)
+    with torch.no_grad():
+        z_second = model(second_view).z_prime.flatten(1)
+        model.prior.means[0].copy_(z_second[1])  # image 1's second view sits on the normal mean,
+        model.prior.means[1].copy_(z_second[0])  # image 0's on the anomaly mean
+    predicted = model.prior.class_log_probs(z_second).argmax(1)
+    assert predicted[0] == 1 and predicted[1] == 0  # both classes are predicted
+    out = model(x)
+    component = model.prior.component_log_probs(out.z_prime).gather(1, predicted[:, None]).squeeze(1)
+    expected = to_bits_per_dim(-(component + out.log_det), model.config.latent_dim).mean()
+    torch.testing.assert_close(consistency_nll(model, out, second_view), expected)
+
+
+def test_consistency_weight_ramps_up_linearly_over_its_share_of_the_run(tiny_model):
+    assert [linear_rampup(p, 0.5) for p in (0.0, 0.25, 0.5, 0.9)] == [0.0, 0.5, 1.0, 1.0]
+    assert linear_rampup(0.0, 0.0) == 1.0
+    model = copy.deepcopy(tiny_model).eval()
+    torch.manual_seed(2)
+    x_u, x_l, y_l = torch.rand(6, 1, 16, 16), torch.rand(3, 1, 16, 16), torch.ones(3, dtype=torch.long)
+    second_view = torch.rand(9, 1, 16, 16)
+    plain = TrainConfig(**TINY)
+    weighted = TrainConfig(**TINY, consistency_weight=2.0, consistency_rampup=0.5)
+    method = AEFlowMethod()
+    base = method.loss(model, x_u, x_l, y_l, plain).total
+    at_start = method.loss(model, x_u, x_l, y_l, weighted, second_view=second_view, progress=0.0)
+    halfway = method.loss(model, x_u, x_l, y_l, weighted, second_view=second_view, progress=0.25)
+    torch.testing.assert_close(at_start.total, base)
+    term = halfway.parts["consistency_bpd"]
+    torch.testing.assert_close(halfway.total, base + 2.0 * 0.5 * term, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="second view"):
+        method.loss(model, x_u, x_l, y_l, weighted)

@@ -85,6 +85,20 @@ def test_class_weight_is_logged_and_needs_the_mixture(tmp_path):
     assert caught.value.fields == ("class_weight",)
 
 
+def test_consistency_term_is_logged_and_needs_the_mixture_and_augmentation(tmp_path):
+    result = train(TrainConfig(out=str(tmp_path / "run"), consistency_weight=1.0, **TINY))
+    assert result.history[0]["consistency_bpd"] != 0
+    assert "consistency_bpd" in (tmp_path / "run" / "train_log.csv").read_text().splitlines()[0]
+    for wrong, fields in (
+        ({"prior": "gaussian"}, ("consistency_weight",)),
+        ({"method": "cnn"}, ("consistency_weight",)),
+        ({"augment": False}, ("consistency_weight", "augment")),
+    ):
+        with pytest.raises(ConfigError, match="consistency_weight > 0") as caught:
+            train(TrainConfig(out=str(tmp_path / "bad"), consistency_weight=1.0, **{**TINY, **wrong}))
+        assert caught.value.fields == fields
+
+
 def test_auto_score_is_the_posterior_for_the_labeled_mixture_and_each_baselines_own():
     assert TrainConfig(prior="gmm", labeled_frac=0.05).resolved_score() == "posterior"
     assert TrainConfig(prior="gmm", labeled_frac=0.0).resolved_score() == "combined"
