@@ -5,12 +5,17 @@ choice) and on test, for finished run folders; no training.
 Candidates: the combined score at β = 0, 0.1, …, 1 (flow and recon standardised on validation
 normals, as the package does), the mixture posterior where the prior has one, and ``tightest``: the
 β whose combined score, restandardised on the validation normals, has the lowest 95th percentile
-there (the fewest normal images far out in the tail). That rule needs no anomaly label. A run
+there (the fewest normal images far out in the tail). That rule needs no anomaly label. Where the
+prior is a mixture, fusions of the posterior with the other scores (``posterior+recon``,
+``posterior+flow+recon``: the sum of the scores, each standardised on the validation normals,
+equal weights, a fixed rule that needs no label). ``--tta K`` adds each candidate again as
+``tta K:NAME``, every raw score averaged over K augmented views of each image (the training
+augmentation, seeded). A run
 without flow and recon scores (the ``ae`` baseline, say) gives its own score under every candidate's
 name, so that ``tables.py paired FILE --reference method=ae,encoder_objective=joint --by candidate
 --metric test_auc`` pairs each candidate with it seed by seed.
 
-    python benchmarks/score_rules.py RUN_DIR [RUN_DIR ...] --out benchmarks/results/NAME.csv
+    python benchmarks/score_rules.py RUN_DIR [RUN_DIR ...] --out benchmarks/results/NAME.csv [--tta 8]
 
 Writes one row per run and candidate (the run's recorded options beside it), for
 ``benchmarks/tables.py`` to pair and summarise, e.g. the β whose validation AUC is best on each
@@ -23,16 +28,21 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+import torch
 from sklearn.metrics import roc_auc_score
 from tqdm.auto import tqdm
 
+from flowgmm_ae.data.transforms import augment
 from flowgmm_ae.io import write_csv
 from flowgmm_ae.methods import get_method
 from flowgmm_ae.runs import load_model, load_run_dataset
 from flowgmm_ae.scoring import ScoreCombiner
 
 BETAS = np.round(np.linspace(0.0, 1.0, 11), 1)
-RECORDED = ("dataset", "method", "prior", "encoder_objective", "labeled_frac", "seed", "norm", "epochs")
+RECORDED = (
+    "dataset", "method", "prior", "encoder_objective", "labeled_frac", "seed", "norm", "epochs",
+    "contamination", "consistency_weight",
+)  # fmt: skip
 
 
 def candidate_scores(scores: dict[str, np.ndarray], combiner: ScoreCombiner) -> dict[str, np.ndarray]:
@@ -41,6 +51,46 @@ def candidate_scores(scores: dict[str, np.ndarray], combiner: ScoreCombiner) -> 
     if "posterior" in scores:
         out["posterior"] = scores["posterior"]
     return out
+
+
+def fusions(scores: dict[str, np.ndarray], normal: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The posterior summed with the other scores, each standardised on the validation normals
+    ``normal`` (equal weights: a fixed rule, no label used)."""
+    if "posterior" not in scores:
+        return {}
+
+    def z(name: str) -> np.ndarray:
+        return (scores[name] - normal[name].mean()) / max(float(normal[name].std()), 1e-12)
+
+    return {
+        "posterior+recon": z("posterior") + z("recon"),
+        "posterior+flow+recon": z("posterior") + z("flow") + z("recon"),
+    }
+
+
+def augmented_scores(method, model, images: torch.Tensor, views: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Every raw score averaged over ``views`` augmented copies of each image (seeded)."""
+    generator = torch.Generator().manual_seed(seed)
+    images = images if isinstance(images, torch.Tensor) else images.to_tensor()
+    total: dict[str, np.ndarray] = {}
+    for _ in range(views):
+        view = method.raw_scores(model, augment(images, generator), "cpu")
+        total = {k: total.get(k, 0.0) + v for k, v in view.items()}
+    return {k: v / views for k, v in total.items()}
+
+
+def split_candidates(
+    val: dict[str, np.ndarray], test: dict[str, np.ndarray], normal: np.ndarray
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Every candidate of the validation and the test split, standardised on validation normals."""
+    normal_scores = {k: v[normal] for k, v in val.items()}
+    combiner = ScoreCombiner.fit(normal_scores)
+    val_c, test_c = candidate_scores(val, combiner), candidate_scores(test, combiner)
+    chosen = f"beta={tightest_beta(normal_scores, combiner):g}"
+    val_c["tightest"], test_c["tightest"] = val_c[chosen], test_c[chosen]
+    val_c.update(fusions(val, normal_scores))
+    test_c.update(fusions(test, normal_scores))
+    return val_c, test_c
 
 
 def tightest_beta(normal_scores: dict[str, np.ndarray], combiner: ScoreCombiner) -> float:
@@ -53,7 +103,7 @@ def tightest_beta(normal_scores: dict[str, np.ndarray], combiner: ScoreCombiner)
     return float(min(BETAS, key=tail))
 
 
-def run_rows(run_dir: Path) -> list[dict]:
+def run_rows(run_dir: Path, tta: int = 0) -> list[dict]:
     model, config = load_model(run_dir)
     method = get_method(config["method"])
     data = load_run_dataset(config)  # the whole validation split, every label
@@ -61,10 +111,15 @@ def run_rows(run_dir: Path) -> list[dict]:
     test = method.raw_scores(model, data.test.images, "cpu")
     normal = data.val.labels == 0
     if {"flow", "recon"} <= set(val):
-        combiner = ScoreCombiner.fit({k: v[normal] for k, v in val.items()})
-        val_c, test_c = candidate_scores(val, combiner), candidate_scores(test, combiner)
-        chosen = f"beta={tightest_beta({k: v[normal] for k, v in val.items()}, combiner):g}"
-        val_c["tightest"], test_c["tightest"] = val_c[chosen], test_c[chosen]
+        val_c, test_c = split_candidates(val, test, normal)
+        if tta:
+            val_t, test_t = split_candidates(
+                augmented_scores(method, model, data.val.images, tta, seed=1),
+                augmented_scores(method, model, data.test.images, tta, seed=2),
+                normal,
+            )
+            val_c.update({f"tta{tta}:{k}": v for k, v in val_t.items()})
+            test_c.update({f"tta{tta}:{k}": v for k, v in test_t.items()})
     else:  # a reference such as the autoencoder: its own score under every candidate's name
         own = config["score"] if config["score"] in val else next(iter(val))
         names = [f"beta={b:g}" for b in BETAS] + ["tightest"]
@@ -86,8 +141,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--tta", type=int, default=0, metavar="K", help="also every candidate over K views")
     args = parser.parse_args()
-    rows = [row for run in tqdm(args.runs, desc="runs") for row in run_rows(run)]
+    rows = [row for run in tqdm(args.runs, desc="runs") for row in run_rows(run, args.tta)]
     write_csv(args.out, rows, fieldnames=list(rows[0]))
     print(f"{len(rows)} rows -> {args.out}")
 
