@@ -5,7 +5,7 @@
 # DATASET picks the data set (pneumoniamnist, chestxray2017, isic2018), WEIGHT the weight (0.5: the
 # weight α of the other likelihood terms), OUT the folder; extra arguments go to ablate. Resumable:
 # a default cell whose run folder is already under OUT/runs (copied from another grid of the same
-# defaults) is checked and reused. About 25 minutes on 2 CPU cores for PneumoniaMNIST. Then:
+# defaults) is checked and reused. Not yet timed; ten PneumoniaMNIST runs of about 2 minutes each. Then:
 #   python benchmarks/tables.py paired benchmarks/results/consistency_pneumoniamnist \
 #     --reference setting= --by method --show 'test_auc[flow],test_auc[recon],val_auc_all[posterior]'
 #   FLOWGMM_AE_DATA=../shared/data DATASET=pneumoniamnist bash benchmarks/consistency.sh

@@ -30,7 +30,7 @@ import numpy as np
 from flowgmm_ae.errors import FlowgmmAEError
 from flowgmm_ae.evaluation import read_score_table
 from flowgmm_ae.io import read_json, write_csv
-from flowgmm_ae.methods import get_method, prior_method_name
+from flowgmm_ae.methods import MIXTURE_TERMS, get_method, prior_method_name
 from flowgmm_ae.metrics import evaluate, resampled_aucs
 from flowgmm_ae.plots import plot_auc_vs_labels, plot_roc, plot_score_histograms
 from flowgmm_ae.priors import prior_entry, prior_names
@@ -111,8 +111,7 @@ class Cell:
         else:
             variant = {"method": self.variant, "score": "auto"}
         if not is_prior(self.variant) or self.unsupervised:
-            # the class and consistency terms belong to a label-using prior
-            variant.update(class_weight=0.0, consistency_weight=0.0)
+            variant.update(dict.fromkeys(MIXTURE_TERMS, 0.0))  # they belong to a label-using prior
         subtypes = list(self.labeled_subtypes) if self.labeled_subtypes is not None else None
         return replace(
             replace(base, **dict(self.overrides)),

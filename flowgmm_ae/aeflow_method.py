@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from flowgmm_ae.errors import ConfigError
-from flowgmm_ae.methods import Method, StepLoss, register_method
+from flowgmm_ae.methods import Method, StepLoss, refuse_mixture_terms, register_method
 from flowgmm_ae.models import AEFlow, AEFlowOutput
 from flowgmm_ae.models.wide_resnet import load_torchvision_weights
 from flowgmm_ae.objectives import POOL_OBJECTIVES, consistency_nll, joint_objective, linear_rampup
@@ -56,15 +56,8 @@ class AEFlowMethod(Method):
                 "learn_weights",
                 "pool",
             )
-        if config.class_weight > 0 and not self.uses_labels(config):
-            raise ConfigError(
-                "class_weight > 0 needs the mixture prior: method='aeflow', prior='gmm'", "class_weight"
-            )
-        if config.consistency_weight > 0 and not self.uses_labels(config):
-            raise ConfigError(
-                "consistency_weight > 0 needs the mixture prior: method='aeflow', prior='gmm'",
-                "consistency_weight",
-            )
+        if not self.uses_labels(config):
+            refuse_mixture_terms(config)
         if config.consistency_weight > 0 and not config.augment:
             raise ConfigError(
                 "consistency_weight > 0 compares two augmented views of each image: it needs augmentation "

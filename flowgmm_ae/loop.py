@@ -318,7 +318,8 @@ def next_batch(session: Session) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     x = x.contiguous(memory_format=torch.channels_last)
     extras: dict[str, Any] = {}
     if s.method.wants_second_view(s.config):
-        second = augment(raw, s.rank_generator) if s.config.augment else raw
+        # A second view needs augmentation: a method asking for it refuses --no-augment.
+        second = augment(raw, s.rank_generator)
         done = (s.state.epoch - 1) * s.steps_per_epoch + s.state.step
         extras["second_view"] = second.contiguous(memory_format=torch.channels_last)
         extras["progress"] = done / (s.config.epochs * s.steps_per_epoch)

@@ -70,15 +70,7 @@ class Method:
         """Raise ConfigError, naming the TrainConfig field, for options this method cannot honour."""
         if config.encoder != "conv":
             raise ConfigError(f"encoder={config.encoder!r} is for method='aeflow' only", "encoder")
-        if config.class_weight > 0:
-            raise ConfigError(
-                "class_weight > 0 needs the mixture prior: method='aeflow', prior='gmm'", "class_weight"
-            )
-        if config.consistency_weight > 0:
-            raise ConfigError(
-                "consistency_weight > 0 needs the mixture prior: method='aeflow', prior='gmm'",
-                "consistency_weight",
-            )
+        refuse_mixture_terms(config)
 
     def build(self, config: TrainConfig, in_channels: int) -> nn.Module:
         raise NotImplementedError
@@ -171,6 +163,17 @@ _METHODS: dict[str, type[Method]] = {}
 _builtins_loaded = False
 
 M = TypeVar("M", bound=type[Method])
+
+
+# Loss terms that only the mixture prior (method='aeflow', prior='gmm') defines.
+MIXTURE_TERMS = ("class_weight", "consistency_weight")
+
+
+def refuse_mixture_terms(config: TrainConfig) -> None:
+    """Raise ConfigError for a mixture-only loss term switched on where there is no mixture."""
+    for name in MIXTURE_TERMS:
+        if getattr(config, name) > 0:
+            raise ConfigError(f"{name} > 0 needs the mixture prior: method='aeflow', prior='gmm'", name)
 
 
 def register_method(cls: M) -> M:
