@@ -5,8 +5,9 @@
 # defaults. The CNN and DevNet take the pool as normal; Deep SAD uses its unlabeled term; flowgmm-ae
 # its pool objective (--pool trim). DATASET picks the data set (pneumoniamnist, chestxray2017,
 # isic2018); extra arguments go to ablate (e.g. --grid pool=trim,normal, --priors gmm --baselines ""
-# for flowgmm-ae alone); OUT names another results folder (its log is OUT.log). Resumable. About 50 minutes on 2 CPU cores for PneumoniaMNIST. Then each
-# method's paired fall from its own clean pool:
+# for flowgmm-ae alone); OUT names another results folder (its log is OUT.log). Resumable. About
+# 50 minutes on 2 CPU cores for PneumoniaMNIST. Then each method's paired fall from its own clean
+# pool:
 #   python benchmarks/tables.py paired benchmarks/results/contamination_pneumoniamnist \
 #     --reference contamination=0 --by method
 #   FLOWGMM_AE_DATA=../shared/data DATASET=pneumoniamnist bash benchmarks/contamination.sh
