@@ -40,7 +40,7 @@ from scipy.stats import wilcoxon
 from flowgmm_ae.ablation import mean_std
 from flowgmm_ae.evaluation import read_score_table
 from flowgmm_ae.metrics import paired_bootstrap_auc_difference
-from flowgmm_ae.runs import collect_runs
+from flowgmm_ae.runs import collect_runs, read_config, train_config_from_record
 
 
 def _number(text: str) -> Any:
@@ -106,8 +106,39 @@ def _score_of(row: dict[str, Any]) -> str:
     return str(row["score"])
 
 
-def _bootstrap_cell(runs: list[tuple[dict[str, Any], dict[str, Any]]], n_resamples: int) -> str:
-    """The test-image bootstrap interval of the seed-averaged AUC difference of paired runs."""
+def _bootstrap_images(
+    metric: str, row: dict[str, Any], labels: np.ndarray, subtypes: list[str] | None
+) -> np.ndarray:
+    """Which test images the metric's AUC is taken over: all of them for ``auc`` (and a melted
+    ``test_auc[SCORE]``), the normals and the unseen (or seen) subtypes' anomalies for
+    ``auc_unseen`` (``auc_seen``; the labeled subtypes read from the run's config.json, so a
+    results.csv source works too), the normals and one subtype's anomalies for ``auc:SUBTYPE``."""
+    measure = str(row.get("measure", ""))
+    if metric == "auc" or (metric == "value" and measure.startswith("test_auc[")):
+        return np.ones(labels.shape, dtype=bool)
+    if metric in ("auc_seen", "auc_unseen") or metric.startswith("auc:"):
+        if subtypes is None:
+            raise SystemExit(f"--bootstrap of {metric} needs subtypes in {row['run']}/scores.csv")
+        kinds = np.asarray(subtypes, dtype=object)
+        if metric.startswith("auc:"):
+            chosen = kinds == metric[len("auc:") :]
+        else:
+            labeled = train_config_from_record(read_config(str(row["run"]))).labeled_subtypes
+            if not labeled:
+                raise SystemExit(
+                    f"{metric} needs a run whose labels came from named subtypes; {row['run']} has none"
+                )
+            seen = np.isin(kinds, list(labeled))
+            chosen = seen if metric == "auc_seen" else ~seen
+        return (labels == 0) | ((labels == 1) & chosen)
+    raise SystemExit(
+        f"--bootstrap covers test AUC metrics (auc, auc_seen, auc_unseen, auc:SUBTYPE), not {metric}"
+    )
+
+
+def _bootstrap_cell(runs: list[tuple[dict[str, Any], dict[str, Any]]], n_resamples: int, metric: str) -> str:
+    """The test-image bootstrap interval of the seed-averaged difference in ``metric`` (a test AUC)
+    of paired runs."""
     pairs = []
     for row, base in runs:
         tables = []
@@ -118,8 +149,12 @@ def _bootstrap_cell(runs: list[tuple[dict[str, Any], dict[str, Any]]], n_resampl
             tables.append(read_score_table(folder / "scores.csv"))
         if not np.array_equal(tables[0].labels, tables[1].labels):
             raise SystemExit(f"{row['run']} and {base['run']} did not score the same test images")
+        images = _bootstrap_images(metric, row, tables[0].labels, tables[0].subtypes)
         pairs.append(
-            (tables[0].labels, *(t.scores[_score_of(r)] for t, r in zip(tables, (row, base), strict=True)))
+            (
+                tables[0].labels[images],
+                *(t.scores[_score_of(r)][images] for t, r in zip(tables, (row, base), strict=True)),
+            )
         )
     _, low, high = paired_bootstrap_auc_difference(pairs, n_resamples)
     return f"[{low:+.3f}, {high:+.3f}]"
@@ -223,7 +258,7 @@ def paired(
                 won,
                 f"{p:.3g}",
                 *(
-                    [_bootstrap_cell([(runs[s], base_rows[s]) for s in common], bootstrap)]
+                    [_bootstrap_cell([(runs[s], base_rows[s]) for s in common], bootstrap, metric)]
                     if bootstrap
                     else []
                 ),
