@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The property-based tests of tests/test_fuzz.py at volume: EXAMPLES (default 1000) fresh cases of
-# each input kind (image files of every mode and format, truncated or not; random bytes; option
-# values for `flowgmm-ae train`, each a tiny training), instead of CI's fixed, derandomised set.
+# each input kind (image files of every mode and format, truncated or not; random bytes; arrays of
+# any shape, dtype and values given to a fitted detector; CSV manifests read by `flowgmm-ae data
+# info`; option values for `flowgmm-ae train`, each a tiny training), instead of CI's fixed,
+# derandomised set.
 # Writes benchmarks/results/fuzz.md: cases run per test and every failure (hypothesis prints the
 # failing case and a blob to reproduce it; each becomes a regression test). Run by hand, never in
 # CI; the option cases dominate (about 1 s each on 2 CPU cores).
@@ -21,7 +23,8 @@ status=$?
   echo
   echo '```'
   # The statistics section (cases per test: passing, failing, invalid), then any failure and the tally.
-  sed -n '/Hypothesis Statistics/,$p' "$log" | grep -E "^tests/.*:$|passing, |Stopped because|Falsifying|Error|[0-9]+ (passed|failed)"
+  sed -n '/Hypothesis Statistics/,$p' "$log" \
+    | grep -E "^tests/.*:$|passing, |^ +\* [0-9.]+%|Stopped because|Falsifying|Error|[0-9]+ (passed|failed)"
   echo '```'
 } > "$out"
 cat "$out"

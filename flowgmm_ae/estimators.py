@@ -42,7 +42,13 @@ def as_images(images: ArrayLike, name: str, image_size: int | None = None) -> to
     """``images`` as float32 (N, C, H, W) in [0, 1]: from uint8 (0–255) or float ([0, 1]) arrays
     or tensors shaped (N, H, W) or (N, C, H, W). Errors name the argument ``name``."""
     if isinstance(images, np.ndarray):
-        tensor = torch.from_numpy(np.ascontiguousarray(images))
+        array = np.ascontiguousarray(images)
+        if any(stride < 0 for stride in array.strides):  # a flipped view numpy calls contiguous
+            array = array.copy()
+        try:
+            tensor = torch.from_numpy(array)
+        except TypeError:  # numpy dtypes torch has no counterpart for (object, str, uint32 ...)
+            raise TypeError(f"{name} must be uint8 (0-255) or float (0-1), got {images.dtype}") from None
     elif isinstance(images, torch.Tensor):
         tensor = images.detach().cpu()
     else:

@@ -189,6 +189,12 @@ def test_a_data_set_object_is_cut_by_the_package_protocol(synthetic):
         (lambda d, x, y: d.fit(x, y, validation=x), TypeError, r"validation must be \(images, labels\)"),
         (lambda d, x, y: d.decision_function(x), RuntimeError, r"not fitted yet"),
         (lambda d, x, y: d.fit(x.astype(np.int32), y), TypeError, r"must be uint8 \(0-255\) or float"),
+        # Found by tests/test_fuzz.py: numpy dtypes torch cannot hold failed without naming X.
+        (
+            lambda d, x, y: d.fit(x.astype(object), y),
+            TypeError,
+            r"X must be uint8 \(0-255\) or float \(0-1\), got object",
+        ),
     ],
 )
 def test_bad_input_gets_a_message_that_names_the_argument(call, error, message):
@@ -214,3 +220,14 @@ def test_bad_options_name_the_option_not_a_command_line_flag():
 def test_scoring_refuses_images_of_another_size(fitted):
     with pytest.raises(ValueError, match="images are 8 px but the detector works at image_size=16"):
         fitted.decision_function(np.zeros((2, 8, 8), dtype=np.float32))
+
+
+def test_a_reversed_view_of_one_image_scores_like_a_copy(fitted):
+    """Found by tests/test_fuzz.py: reversing along an axis of length one gives negative strides
+    that numpy still calls contiguous, which torch refused."""
+    image = np.random.default_rng(3).random((1, 16, 16), dtype=np.float32)
+    reversed_view = image[::-1]
+    assert reversed_view.strides[0] < 0
+    np.testing.assert_array_equal(
+        fitted.decision_function(reversed_view), fitted.decision_function(image.copy())
+    )
