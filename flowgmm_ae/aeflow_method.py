@@ -4,16 +4,24 @@ latent prior (``gaussian``: unsupervised AE-FLOW; ``gmm``: flowgmm-ae)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from flowgmm_ae.data.transforms import augment
 from flowgmm_ae.errors import ConfigError
 from flowgmm_ae.methods import Method, StepLoss, refuse_mixture_terms, register_method
 from flowgmm_ae.models import AEFlow, AEFlowOutput
 from flowgmm_ae.models.wide_resnet import load_torchvision_weights
-from flowgmm_ae.objectives import POOL_OBJECTIVES, consistency_nll, joint_objective, linear_rampup
+from flowgmm_ae.objectives import (
+    POOL_OBJECTIVES,
+    consistency_nll,
+    joint_objective,
+    linear_rampup,
+    structural_dissimilarity,
+)
 from flowgmm_ae.priors import build_prior, prior_entry
 from flowgmm_ae.scoring import anomaly_maps, map_scale, raw_scores
 
@@ -78,6 +86,46 @@ class AEFlowMethod(Method):
             seed=config.seed,
         )
         return AEFlow(model_config, prior)
+
+    def pretrain_share(self, config: TrainConfig) -> float:
+        return config.pretrain_fraction
+
+    def pretrain(
+        self,
+        model: AEFlow,
+        draw_unlabeled: Callable[[torch.Generator], torch.Tensor],
+        steps: int,
+        config: TrainConfig,
+    ) -> None:
+        """Autoencoder pretraining (``pretrain_fraction``): the encoder and decoder learn to
+        reconstruct (1 − SSIM) batches of the whole unlabeled set through the flow as it starts
+        (its first batch sets ActNorm; the flow's and the prior's parameters stay as built), so the
+        likelihood is then fitted to features it did not shape, as AE-FLOW fits its flow to a
+        pretrained encoder's."""
+        parameters = [
+            p for part in (model.encoder, model.decoder) for p in part.parameters() if p.requires_grad
+        ]
+        optimizer = torch.optim.Adam(parameters, lr=config.lr)
+        generator = torch.Generator().manual_seed(config.seed + 1)
+        for _ in range(steps):
+            batch = draw_unlabeled(generator)
+            if config.augment:
+                batch = augment(batch, generator)
+            loss = structural_dissimilarity(batch, model(batch).x_hat).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        model.zero_grad(set_to_none=True)  # the flow's gradients were computed, never applied
+
+    def parameter_groups(self, model: AEFlow, config: TrainConfig) -> list[dict]:
+        """One group, or with ``encoder_lr_scale`` below 1 the encoder in a group of its own at
+        that share of the learning rate."""
+        if config.encoder_lr_scale == 1.0:
+            return super().parameter_groups(model, config)
+        encoder = [p for p in model.encoder.parameters() if p.requires_grad]
+        in_encoder = {id(p) for p in encoder}
+        rest = [p for p in model.parameters() if p.requires_grad and id(p) not in in_encoder]
+        return [{"params": rest}, {"params": encoder, "lr": config.lr * config.encoder_lr_scale}]
 
     def initialise(self, model: AEFlow, x_unlabeled: torch.Tensor, config: TrainConfig) -> None:
         if config.encoder_weights:

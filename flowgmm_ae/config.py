@@ -263,6 +263,26 @@ class TrainConfig:
     augment: bool = setting(
         True, "Turn off the random shift / intensity jitter.", "optimisation", flag="--no-augment"
     )
+    pretrain_fraction: float = setting(
+        0.0,
+        "aeflow: first train the encoder and decoder as an autoencoder (1 - SSIM) on the unlabeled "
+        "images for this share of the run's steps (added to them and counted in its time), so that "
+        "the flow is fitted to features its likelihood did not shape. 0: no pretraining.",
+        "optimisation",
+        low=0.0,
+        high=1.0,
+        prior_only=True,
+    )
+    encoder_lr_scale: float = setting(
+        1.0,
+        "aeflow: the encoder's learning rate in the joint objective as a multiple of --lr (below 1 "
+        "fine-tunes pretrained features gently).",
+        "optimisation",
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        prior_only=True,
+    )
     grad_clip: float = setting(10.0, "Gradient norm clipping.", "optimisation", low=0.0, low_open=True)
     max_bad_steps: int = setting(
         20, "Stop after this many non-finite losses in a row.", "optimisation", cell=False, low=1

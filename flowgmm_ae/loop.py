@@ -241,8 +241,8 @@ def initialise(
     """The method's pretraining (if any, on the whole unlabeled set) and data-dependent
     initialisation from 256 unlabeled images; returns the seconds spent (counted as training)."""
     started = time.perf_counter()
-    pretrain_steps = round(method.pretrain_fraction * config.epochs * steps_per_epoch)
-    if pretrain_steps and not resume:  # e.g. Deep SAD's autoencoder
+    pretrain_steps = round(method.pretrain_share(config) * config.epochs * steps_per_epoch)
+    if pretrain_steps and not resume:  # e.g. Deep SAD's autoencoder, AE-FLOW's --pretrain-fraction
 
         def draw(draws: torch.Generator) -> torch.Tensor:
             pick = torch.randint(len(data.unlabeled), (config.batch_size,), generator=draws)

@@ -58,6 +58,11 @@ class Method:
     def uses_labels(self, config: TrainConfig) -> bool:
         return True
 
+    def pretrain_share(self, config: TrainConfig) -> float:
+        """Share of the run's optimiser steps spent in :meth:`pretrain` (default:
+        ``pretrain_fraction``, a method's fixed choice)."""
+        return self.pretrain_fraction
+
     def auto_score(self, config: TrainConfig) -> str:
         """The score ``score="auto"`` (the default) means for this configuration."""
         return self.default_score
@@ -70,6 +75,12 @@ class Method:
         """Raise ConfigError, naming the TrainConfig field, for options this method cannot honour."""
         if config.encoder != "conv":
             raise ConfigError(f"encoder={config.encoder!r} is for method='aeflow' only", "encoder")
+        if config.pretrain_fraction > 0 or config.encoder_lr_scale != 1.0:
+            raise ConfigError(
+                "pretrain_fraction and encoder_lr_scale are for method='aeflow' only",
+                "pretrain_fraction",
+                "encoder_lr_scale",
+            )
         refuse_mixture_terms(config)
 
     def build(self, config: TrainConfig, in_channels: int) -> nn.Module:
@@ -83,7 +94,7 @@ class Method:
         config: TrainConfig,
     ) -> None:
         """Pretraining for ``steps`` steps on batches ``draw_unlabeled(generator)`` drawn from the
-        whole unlabeled set; runs before :meth:`initialise` when ``pretrain_fraction`` > 0."""
+        whole unlabeled set; runs before :meth:`initialise` when :meth:`pretrain_share` > 0."""
 
     def initialise(self, model: nn.Module, x_unlabeled: torch.Tensor, config: TrainConfig) -> None:
         """Data-dependent initialisation before the first step, from up to 256 unlabeled images
@@ -118,14 +129,17 @@ class Method:
         weight_decay)."""
         return {"lr": config.lr, "weight_decay": config.weight_decay}
 
+    def parameter_groups(self, model: nn.Module, config: TrainConfig) -> list[dict]:
+        """Adam's parameter groups (default: one, every trainable parameter at the run's options);
+        a group may set its own ``lr``."""
+        return [{"params": [p for p in model.parameters() if p.requires_grad]}]
+
     def make_optimizer(
         self, model: nn.Module, config: TrainConfig, total_steps: int
     ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
-        """The optimiser and its schedule (stepped once per optimiser step): Adam over the
-        trainable parameters with :meth:`optimizer_options`, cosine-annealed to 0 over the run."""
-        optimizer = torch.optim.Adam(
-            [p for p in model.parameters() if p.requires_grad], **self.optimizer_options(config)
-        )
+        """The optimiser and its schedule (stepped once per optimiser step): Adam over
+        :meth:`parameter_groups` with :meth:`optimizer_options`, cosine-annealed to 0 over the run."""
+        optimizer = torch.optim.Adam(self.parameter_groups(model, config), **self.optimizer_options(config))
         return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
 
     def map_scale(self, model: nn.Module, normal: torch.Tensor, device: torch.device | str) -> dict | None:

@@ -124,3 +124,63 @@ def test_unknown_validation_policy_is_a_clear_error(policy):
 
     with pytest.raises(DataError, match="validation-label policy"):
         limit_validation_labels(_split(3, 3), 10, policy)
+
+
+def test_aeflow_pretrains_encoder_and_decoder_only_when_asked(tmp_path, monkeypatch):
+    from flowgmm_ae.aeflow_method import AEFlowMethod
+
+    seen: dict = {}
+    real = AEFlowMethod.pretrain
+
+    def spy(self, model, draw_unlabeled, steps, config):
+        import normflows as nf
+
+        before = {name: p.detach().clone() for name, p in model.named_parameters()}
+        real(self, model, draw_unlabeled, steps, config)
+        set_by_data = {  # ActNorm's data-dependent initialisation on the first batch
+            f"{name}.{p}"
+            for name, m in model.named_modules()
+            if isinstance(m, nf.flows.ActNorm)
+            for p in "st"
+        }
+        seen["steps"] = steps
+        seen["changed"] = {
+            name.split(".")[0]
+            for name, p in model.named_parameters()
+            if not torch.equal(before[name], p) and name not in set_by_data
+        }
+
+    monkeypatch.setattr(AEFlowMethod, "pretrain", spy)
+    train(TrainConfig(out=str(tmp_path / "plain"), **TINY))
+    assert seen == {}  # the default: no pretraining
+    result = train(TrainConfig(out=str(tmp_path / "run"), pretrain_fraction=0.5, **TINY))
+    steps = result.metrics["training"]["steps"]  # synthetic: 600 normals / 64 = 10 steps
+    assert seen["steps"] == round(0.5 * steps)
+    assert seen["changed"] == {"encoder", "decoder"}  # the flow and the prior stay as built
+    recorded = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert recorded["pretrain_fraction"] == 0.5
+
+
+def test_encoder_lr_scale_gives_the_encoder_its_own_learning_rate():
+    from flowgmm_ae.methods import get_method
+
+    method = get_method("aeflow")
+    config = TrainConfig(encoder_lr_scale=0.1, lr=2e-3, **TINY)
+    model = method.build(config, in_channels=1)
+    optimizer, _ = method.make_optimizer(model, config, total_steps=10)
+    rates = sorted(group["lr"] for group in optimizer.param_groups)
+    assert rates == pytest.approx([2e-4, 2e-3])
+    grouped = sum(len(group["params"]) for group in optimizer.param_groups)
+    assert grouped == sum(1 for p in model.parameters() if p.requires_grad)
+    encoder_ids = {id(p) for p in model.encoder.parameters()}
+    slow = next(group for group in optimizer.param_groups if group["lr"] == pytest.approx(2e-4))
+    assert {id(p) for p in slow["params"]} == encoder_ids
+    default = TrainConfig(**TINY)
+    assert len(method.make_optimizer(method.build(default, 1), default, 10)[0].param_groups) == 1
+
+
+def test_pretraining_options_are_refused_for_a_baseline():
+    from flowgmm_ae.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="for method='aeflow' only"):
+        TrainConfig(method="cnn", pretrain_fraction=0.2, **{k: v for k, v in TINY.items()}).validate()
