@@ -203,7 +203,9 @@ def start_session(
     generator = torch.Generator().manual_seed(config.seed)
     rank_generator = torch.Generator().manual_seed(config.seed + 7919 * ctx.rank) if ctx.active else generator
     steps_per_epoch, passes = epoch_length(config, len(data.unlabeled), ctx)
-    init_seconds = initialise(method, model, config, data, feeder, generator, device, steps_per_epoch, resume)
+    init_seconds = initialise(
+        method, model, config, data, feeder, generator, device, steps_per_epoch, resume, ctx.is_main
+    )
     optimizer, scheduler = method.make_optimizer(model, config, config.epochs * steps_per_epoch)
     engine: torch.nn.Module = StepModule(method, model, config)
     if ctx.active:
@@ -237,9 +239,11 @@ def initialise(
     device: torch.device,
     steps_per_epoch: int,
     resume: bool,
+    announce: bool = True,
 ) -> float:
-    """The method's pretraining (if any, on the whole unlabeled set) and data-dependent
-    initialisation from 256 unlabeled images; returns the seconds spent (counted as training)."""
+    """The method's pretraining (if any, on the whole unlabeled set; said in the log when
+    ``announce``) and data-dependent initialisation from 256 unlabeled images; returns the seconds
+    spent (counted as training)."""
     started = time.perf_counter()
     pretrain_steps = round(method.pretrain_share(config) * config.epochs * steps_per_epoch)
     if pretrain_steps and not resume:  # e.g. Deep SAD's autoencoder, AE-FLOW's --pretrain-fraction
@@ -248,6 +252,8 @@ def initialise(
             pick = torch.randint(len(data.unlabeled), (config.batch_size,), generator=draws)
             return feeder.fetch(data.unlabeled[pick]).to(device)
 
+        if announce:
+            log.info(f"pretraining: {pretrain_steps} steps before the run's first step")
         method.pretrain(model, draw, pretrain_steps, config)
     init_idx = data.unlabeled[torch.randperm(len(data.unlabeled), generator=generator)[:256]]
     method.initialise(model, feeder.fetch(init_idx).to(device), config)
