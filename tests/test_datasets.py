@@ -150,6 +150,10 @@ def test_csv_manifest_with_splits_colour_and_unknown_labels(tmp_path):
     manifest.write_text("path,label\nimg/train_n0.png,maybe\n")
     with pytest.raises(DataError, match="unknown label.*'maybe'"):
         load_dataset(f"folder:{manifest}", 16)
+    # Found by tests/test_fuzz.py: a NUL byte in a path raised a bare ValueError from the OS layer.
+    manifest.write_text("path,label\nimg/train_n0.png,normal\nimg/\x00.png,normal\n")
+    with pytest.raises(DataError, match="the path on line 3 holds a NUL byte"):
+        load_dataset(f"folder:{manifest}", 16)
 
 
 def test_unreadable_files_are_skipped_and_listed_or_fatal_with_strict(tmp_path):

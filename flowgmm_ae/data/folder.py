@@ -120,6 +120,9 @@ def manifest_records(manifest: Path) -> list[FileRecord]:
         raise DataError(
             f"{manifest}: unknown split(s) {', '.join(map(repr, bad_splits))}; use train, val or test"
         )
+    with_nul = [number for number, row in enumerate(rows, start=2) if "\x00" in row["path"]]
+    if with_nul:  # no file system accepts it; os calls would raise a bare ValueError
+        raise DataError(f"{manifest}: the path on line {with_nul[0]} holds a NUL byte")
     records = []
     for row in rows:
         label = LABEL_WORDS[row["label"].lower()]
