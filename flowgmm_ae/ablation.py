@@ -213,6 +213,8 @@ def cell_identity(config: TrainConfig) -> dict[str, Any]:
     if uses_prior:
         identity["encoder_objective"] = config.resolved_encoder_objective()
         identity["beta"] = config.resolved_beta()
+        identity["pretrain_fraction"] = config.resolved_pretrain_fraction()
+        identity["encoder_lr_scale"] = config.resolved_encoder_lr_scale()
         identity.update(pool=config.pool_objective(), assumed_contamination=config.pool_contamination())
     return identity
 

@@ -88,7 +88,7 @@ class AEFlowMethod(Method):
         return AEFlow(model_config, prior)
 
     def pretrain_share(self, config: TrainConfig) -> float:
-        return config.pretrain_fraction
+        return config.resolved_pretrain_fraction()
 
     def pretrain(
         self,
@@ -97,7 +97,7 @@ class AEFlowMethod(Method):
         steps: int,
         config: TrainConfig,
     ) -> None:
-        """Autoencoder pretraining (``pretrain_fraction``): the encoder and decoder learn to
+        """Autoencoder pretraining (``pretrain_fraction``, as resolved): the encoder and decoder learn to
         reconstruct (1 − SSIM) batches of the whole unlabeled set through the flow as it starts
         (its first batch sets ActNorm; the flow's and the prior's parameters stay as built), so the
         likelihood is then fitted to features it did not shape, as AE-FLOW fits its flow to a
@@ -120,12 +120,13 @@ class AEFlowMethod(Method):
     def parameter_groups(self, model: AEFlow, config: TrainConfig) -> list[dict]:
         """One group, or with ``encoder_lr_scale`` below 1 the encoder in a group of its own at
         that share of the learning rate."""
-        if config.encoder_lr_scale == 1.0:
+        scale = config.resolved_encoder_lr_scale()
+        if scale == 1.0:
             return super().parameter_groups(model, config)
         encoder = [p for p in model.encoder.parameters() if p.requires_grad]
         in_encoder = {id(p) for p in encoder}
         rest = [p for p in model.parameters() if p.requires_grad and id(p) not in in_encoder]
-        return [{"params": rest}, {"params": encoder, "lr": config.lr * config.encoder_lr_scale}]
+        return [{"params": rest}, {"params": encoder, "lr": config.lr * scale}]
 
     def initialise(self, model: AEFlow, x_unlabeled: torch.Tensor, config: TrainConfig) -> None:
         if config.encoder_weights:

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from flowgmm_ae.data import DATASETS, FOLDER_PREFIX, is_known_dataset
-from flowgmm_ae.schema import GROUPS, Declared, declared_fields
+from flowgmm_ae.schema import GROUPS, Declared, Setting, declared_fields
 
 
 class RegistryChoice(click.Choice):
@@ -53,6 +53,23 @@ class BetaType(click.ParamType):
         if not 0.0 <= number <= 1.0:
             self.fail(f"{number} is not in [0, 1]", param, ctx)
         return number
+
+
+class PriorNumberType(click.ParamType):
+    """A number within a field's bounds, or the word ``prior`` (the prior's default)."""
+
+    name = "prior_number"
+
+    def __init__(self, declared: Setting) -> None:
+        self.declared = declared
+
+    def get_metavar(self, param, ctx=None) -> str:
+        return f"[{self.declared.low:g}-{self.declared.high:g}|prior]"
+
+    def convert(self, value, param, ctx):
+        if value == "prior":
+            return value
+        return _float_range(self.declared).convert(value, param, ctx)
 
 
 class DatasetType(click.ParamType):
@@ -101,18 +118,27 @@ def param_type(field: Declared) -> click.ParamType:
         return BETA
     if declared.kind in _PATHS:
         return _PATHS[declared.kind]
+    if declared.kind == "prior_number":
+        return PriorNumberType(declared)
     if declared.choices is not None:
         return RegistryChoice(declared.choice_names)
-    if base in (int, float):
-        range_type = click.IntRange if base is int else click.FloatRange
-        bounds = dict(min=declared.low, max=declared.high)
-        if base is float:
-            bounds.update(min_open=declared.low_open, max_open=declared.high_open)
+    if base is float:
+        return _float_range(declared)
+    if base is int:
         bounded = declared.low is not None or declared.high is not None
-        return range_type(**bounds) if bounded else click.types.convert_type(base)
+        return click.IntRange(declared.low, declared.high) if bounded else click.INT
     if base is bool:
         return click.BOOL
     return click.STRING
+
+
+def _float_range(declared: Setting) -> click.ParamType:
+    """A float field's type: a click range where it is bounded."""
+    if declared.low is None and declared.high is None:
+        return click.FLOAT
+    return click.FloatRange(
+        declared.low, declared.high, min_open=declared.low_open, max_open=declared.high_open
+    )
 
 
 def _is_list(field: Declared) -> bool:

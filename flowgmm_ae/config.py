@@ -14,7 +14,7 @@ from flowgmm_ae.metrics import THRESHOLD_POLICIES
 from flowgmm_ae.models import ENCODER_OBJECTIVES, NORMS, ModelConfig
 from flowgmm_ae.objectives import POOL_OBJECTIVES
 from flowgmm_ae.priors import prior_entry, prior_names
-from flowgmm_ae.schema import PRIOR_GROUP, setting
+from flowgmm_ae.schema import PRIOR_GROUP, declared_fields, setting
 
 
 @dataclass
@@ -221,8 +221,8 @@ class TrainConfig:
         "auto",
         "What trains the encoder (aeflow only): joint, the whole objective; reconstruction, 1 - SSIM "
         "alone: the flow's likelihood stops at the encoder (a stop-gradient), so the features it "
-        "scores are not shaped by the density that scores them; auto: reconstruction for the "
-        "gaussian prior, joint for gmm (chosen on validation across data sets).",
+        "scores are not shaped by the density that scores them; auto: the prior's default (joint "
+        "for both; chosen on validation across data sets).",
         "model",
         choices=("auto", *ENCODER_OBJECTIVES),
         prior_only=True,
@@ -263,24 +263,27 @@ class TrainConfig:
     augment: bool = setting(
         True, "Turn off the random shift / intensity jitter.", "optimisation", flag="--no-augment"
     )
-    pretrain_fraction: float = setting(
-        0.0,
+    pretrain_fraction: float | str = setting(
+        "prior",
         "aeflow: first train the encoder and decoder as an autoencoder (1 - SSIM) on the unlabeled "
         "images for this share of the run's steps (added to them and counted in its time), so that "
-        "the flow is fitted to features its likelihood did not shape. 0: no pretraining.",
+        "the flow is fitted to features its likelihood did not shape. 0: no pretraining; prior: "
+        "the prior's default (0.25 for gaussian, 0 for gmm; chosen on validation across data sets).",
         "optimisation",
         low=0.0,
         high=1.0,
+        kind="prior_number",
         prior_only=True,
     )
-    encoder_lr_scale: float = setting(
-        1.0,
+    encoder_lr_scale: float | str = setting(
+        "prior",
         "aeflow: the encoder's learning rate in the joint objective as a multiple of --lr (below 1 "
-        "fine-tunes pretrained features gently).",
+        "fine-tunes pretrained features gently); prior: the prior's default (0.1 for gaussian, 1 for gmm).",
         "optimisation",
         low=0.0,
         high=1.0,
         low_open=True,
+        kind="prior_number",
         prior_only=True,
     )
     grad_clip: float = setting(10.0, "Gradient norm clipping.", "optimisation", low=0.0, low_open=True)
@@ -424,6 +427,51 @@ class TrainConfig:
         except ValueError:  # an unknown prior: validate() names it
             return 0.9
 
+    def resolved_pretrain_fraction(self) -> float:
+        """``pretrain_fraction``, with "prior" replaced by the prior's default."""
+        return float(self._prior_default("pretrain_fraction", 0.0))
+
+    def resolved_encoder_lr_scale(self) -> float:
+        """``encoder_lr_scale``, with "prior" replaced by the prior's default."""
+        return float(self._prior_default("encoder_lr_scale", 1.0))
+
+    def resolved_prior_defaults(self) -> dict[str, float | str]:
+        """The values the words "auto" and "prior" stood for in this run (recorded with it, so that
+        a later change of a prior's defaults cannot relabel it)."""
+        return {
+            "encoder_objective": self.resolved_encoder_objective(),
+            "beta": self.resolved_beta(),
+            "pretrain_fraction": self.resolved_pretrain_fraction(),
+            "encoder_lr_scale": self.resolved_encoder_lr_scale(),
+        }
+
+    def _prior_default(self, name: str, fallback: float) -> float | str:
+        value = getattr(self, name)
+        if value != "prior":
+            return value
+        try:
+            return getattr(prior_entry(self.prior), name)
+        except ValueError:  # an unknown prior: validate() names it
+            return fallback
+
+    def _check_prior_numbers(self) -> None:
+        """The fields of kind "prior_number" hold "prior" or a number within their bounds."""
+        for field in declared_fields(type(self)):
+            declared, value = field.setting, getattr(self, field.name)
+            if declared.kind != "prior_number" or value == "prior":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"{field.name}={value!r} must be a finite number or 'prior'", field.name)
+            below = value <= declared.low if declared.low_open else value < declared.low
+            above = value >= declared.high if declared.high_open else value > declared.high
+            if below or above:
+                left, right = "(" if declared.low_open else "[", ")" if declared.high_open else "]"
+                raise ConfigError(
+                    f"{field.name}={value} must lie in {left}{declared.low:g}, {declared.high:g}{right} "
+                    "or be 'prior'",
+                    field.name,
+                )
+
     def resolved_score(self) -> str:
         """``score``, with "auto" replaced by the method's choice for this configuration."""
         return get_method(self.method).auto_score(self) if self.score == "auto" else self.score
@@ -437,6 +485,7 @@ class TrainConfig:
             method = get_method(self.method)
         except ValueError as error:
             raise ConfigError(str(error), "method") from None
+        self._check_prior_numbers()
         method.check(self)
         score = self.resolved_score()
         if score == "posterior" and score in method.score_names and not self.uses_labels():

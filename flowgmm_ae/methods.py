@@ -75,7 +75,7 @@ class Method:
         """Raise ConfigError, naming the TrainConfig field, for options this method cannot honour."""
         if config.encoder != "conv":
             raise ConfigError(f"encoder={config.encoder!r} is for method='aeflow' only", "encoder")
-        if config.pretrain_fraction > 0 or config.encoder_lr_scale != 1.0:
+        if config.pretrain_fraction not in ("prior", 0) or config.encoder_lr_scale not in ("prior", 1):
             raise ConfigError(
                 "pretrain_fraction and encoder_lr_scale are for method='aeflow' only",
                 "pretrain_fraction",

@@ -33,7 +33,8 @@ class Setting:
     ``choices`` is a tuple or a function returning the registered names (read when the command
     runs, so that plug-ins are offered); ``low`` / ``high`` bound numbers (open ends with
     ``low_open`` / ``high_open``). ``kind`` names a reading the type alone does not give
-    (``"dataset"``, ``"beta"``, ``"path"``, ``"file"``, ``"dir"``). ``flag`` renames the command-line
+    (``"dataset"``, ``"beta"``, ``"path"``, ``"file"``, ``"dir"``; ``"prior_number"``: a number within
+    the bounds or ``"prior"``, the prior's default). ``flag`` renames the command-line
     option (``"--no-augment"`` sets a default-True field to False) and ``aliases`` adds names.
     ``cell``: the field changes what a run computes, so a grid cell is identified by it (False for
     where it runs, where it writes, how it reports). ``cli``: False for a field derived by the

@@ -234,6 +234,7 @@ def run_config(
         dataset_used=dataset.name,
         dataset_source=dataset.source,
         dataset_notes=dataset.notes,
+        resolved=config.resolved_prior_defaults(),
         model=config.model_config(dataset.in_channels).to_dict(),
         optimizer=get_method(config.method).optimizer_options(config),  # as used (a method may adjust)
         n_unlabeled=len(split.unlabeled),

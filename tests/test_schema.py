@@ -171,17 +171,85 @@ def test_cases_are_one_at_a_time_variants_not_a_product(tmp_path):
     assert bad.exit_code == 2 and "not a grid axis" in bad.output
 
 
-def test_automatic_encoder_objective_and_beta_follow_the_prior_and_identify_cells_as_resolved():
+@pytest.fixture
+def pretrained_prior(monkeypatch):
+    """A prior registered with its own defaults (reconstruction-only encoder, β 0.3, pretraining
+    0.3 at 0.2 × lr) whatever the package's priors choose; removed after the test."""
+    from flowgmm_ae import priors
+
+    entry = dataclasses.replace(
+        priors.prior_entry("gaussian"),
+        encoder_objective="reconstruction",
+        beta=0.3,
+        pretrain_fraction=0.3,
+        encoder_lr_scale=0.2,
+    )
+    monkeypatch.setitem(priors._PRIORS, "pretrained", entry)
+    return "pretrained"
+
+
+def test_automatic_encoder_objective_and_beta_follow_the_prior_and_identify_cells_as_resolved(
+    pretrained_prior,
+):
     from flowgmm_ae.runs import train_config_from_record
 
-    gaussian, mixture = TrainConfig(prior="gaussian"), TrainConfig(prior="gmm")
-    assert gaussian.model_config(1).encoder_objective == "reconstruction"
+    own, mixture = TrainConfig(prior=pretrained_prior), TrainConfig(prior="gmm")
+    assert own.model_config(1).encoder_objective == "reconstruction"
     assert mixture.model_config(1).encoder_objective == "joint"
-    explicit = dataclasses.replace(gaussian, encoder_objective="reconstruction")
-    assert cell_identity(gaussian) == cell_identity(explicit)  # the same computation, one cell
-    assert cell_identity(gaussian) != cell_identity(dataclasses.replace(gaussian, encoder_objective="joint"))
+    explicit = dataclasses.replace(own, encoder_objective="reconstruction")
+    assert cell_identity(own) == cell_identity(explicit)  # the same computation, one cell
+    assert cell_identity(own) != cell_identity(dataclasses.replace(own, encoder_objective="joint"))
     # β likewise: the prior's own under --beta prior, and the same cell as that number given.
-    assert gaussian.resolved_beta() == 0.2 and mixture.resolved_beta() == 0.9
-    assert cell_identity(gaussian) == cell_identity(dataclasses.replace(explicit, beta=0.2))
+    assert own.resolved_beta() == 0.3 and mixture.resolved_beta() == 0.9
+    assert cell_identity(own) == cell_identity(dataclasses.replace(explicit, beta=0.3))
     # A run recorded before the option existed trained its encoder with the whole objective.
-    assert train_config_from_record({"prior": "gaussian"}).resolved_encoder_objective() == "joint"
+    assert train_config_from_record({"prior": pretrained_prior}).resolved_encoder_objective() == "joint"
+
+
+def test_pretraining_options_follow_the_prior_and_identify_cells_as_resolved(pretrained_prior):
+    from flowgmm_ae.runs import train_config_from_record
+
+    config = TrainConfig(prior=pretrained_prior)
+    assert (config.resolved_pretrain_fraction(), config.resolved_encoder_lr_scale()) == (0.3, 0.2)
+    explicit = dataclasses.replace(config, pretrain_fraction=0.3, encoder_lr_scale=0.2)
+    assert cell_identity(config) == cell_identity(explicit)
+    assert cell_identity(config) != cell_identity(dataclasses.replace(config, pretrain_fraction=0.0))
+    # The record keeps what "prior" stood for: a later change of the prior's defaults relabels nothing.
+    record = {**dataclasses.asdict(config), "resolved": config.resolved_prior_defaults()}
+    record["prior"] = "gaussian"
+    reread = train_config_from_record(record)
+    assert (reread.resolved_pretrain_fraction(), reread.resolved_encoder_lr_scale()) == (0.3, 0.2)
+    # A run recorded before the options existed was not pretrained.
+    old = train_config_from_record({"prior": pretrained_prior})
+    assert (old.resolved_pretrain_fraction(), old.resolved_encoder_lr_scale()) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("pretrain_fraction", 1.5, r"must lie in \[0, 1\]"),
+        ("pretrain_fraction", "half", "must be a finite number or 'prior'"),
+        ("encoder_lr_scale", 0.0, r"must lie in \(0, 1\]"),
+        ("encoder_lr_scale", float("nan"), "must be a finite number or 'prior'"),
+    ],
+)
+def test_a_prior_number_outside_its_range_is_refused_naming_the_field(field, value, message):
+    from flowgmm_ae.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message) as caught:
+        TrainConfig(**{field: value}).validate()
+    assert caught.value.fields == (field,)
+
+
+def test_prior_numbers_read_prior_or_a_bounded_number_on_the_command_line(tmp_path):
+    args = ["ablate", "--priors", "gmm", "--labeled-fracs", "0.05", "--seeds", "0", "--dry-run"]
+    args += ["--out", str(tmp_path), "--grid", "pretrain_fraction=prior,0.25"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.split()[:-2] == [
+        "gmm-pretrain_fraction=prior-f0.05-s0",
+        "gmm-pretrain_fraction=0.25-f0.05-s0",
+    ]
+    bad = CliRunner().invoke(main, [*args[:-1], "pretrain_fraction=2"])
+    assert bad.exit_code == 2 and "pretrain_fraction" in bad.output
+    assert "[0-1|prior]" in CliRunner().invoke(main, ["train", "--help"]).output
