@@ -118,8 +118,13 @@ def test_errors_name_the_config_field_for_python_callers(tmp_path):
 
 
 def test_an_unsupervised_run_uses_its_priors_defaults(tmp_path):
+    from flowgmm_ae.priors import prior_entry
+
     train(TrainConfig(out=str(tmp_path / "run"), prior="gaussian", labeled_frac=0.0, **TINY))
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert metrics["combiner"]["beta"] == 0.2  # --beta prior
-    assert config["model"]["encoder_objective"] == "reconstruction"  # --encoder-objective auto
+    entry = prior_entry("gaussian")
+    assert config["model"]["encoder_objective"] == entry.encoder_objective  # --encoder-objective auto
+    resolved = {"pretrain_fraction": entry.pretrain_fraction, "encoder_lr_scale": entry.encoder_lr_scale}
+    assert {k: config["resolved"][k] for k in resolved} == resolved  # --pretrain-fraction prior, ...
