@@ -411,21 +411,11 @@ class TrainConfig:
 
     def resolved_encoder_objective(self) -> str:
         """``encoder_objective``, with "auto" replaced by the prior's choice."""
-        if self.encoder_objective != "auto":
-            return self.encoder_objective
-        try:
-            return prior_entry(self.prior).encoder_objective
-        except ValueError:  # an unknown prior: validate() names it
-            return "joint"
+        return str(self._prior_default("encoder_objective", "joint", word="auto"))
 
     def resolved_beta(self) -> float | str:
         """``beta``, with "prior" replaced by the prior's default β (a number, or "auto")."""
-        if self.beta != "prior":
-            return self.beta
-        try:
-            return prior_entry(self.prior).beta
-        except ValueError:  # an unknown prior: validate() names it
-            return 0.9
+        return self._prior_default("beta", 0.9)
 
     def resolved_pretrain_fraction(self) -> float:
         """``pretrain_fraction``, with "prior" replaced by the prior's default."""
@@ -445,9 +435,10 @@ class TrainConfig:
             "encoder_lr_scale": self.resolved_encoder_lr_scale(),
         }
 
-    def _prior_default(self, name: str, fallback: float) -> float | str:
+    def _prior_default(self, name: str, fallback: float | str, word: str = "prior") -> float | str:
+        """The field ``name``, or where it holds ``word`` the prior's registered default for it."""
         value = getattr(self, name)
-        if value != "prior":
+        if value != word:
             return value
         try:
             return getattr(prior_entry(self.prior), name)
