@@ -6,7 +6,8 @@ per-pixel spread of the reconstructions across images against that of the inputs
     python benchmarks/reconstruction_quality.py RUN_DIR [RUN_DIR ...] [--out FILE]
 
 Reads each run's own validation split (the images it could use, from splits.json); an AE-FLOW or
-``ae`` run only (the methods with a decoder). Prints one Markdown row per run.
+``ae`` run only (the methods with a decoder). Prints one Markdown row per run,
+then the mean error ratios per data set and method.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from flowgmm_ae.data.base import NORMAL_LABEL
@@ -42,6 +44,7 @@ def quality(run_dir: Path) -> dict[str, float | str]:
     template = mean_image.expand_as(x)
     return {
         "run": run_dir.name,
+        "dataset": config["dataset"],
         "method": config["method"],
         "images": len(x),
         "mse": float(((x - x_hat) ** 2).mean()),
@@ -59,18 +62,31 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     header = (
-        "| run | images | MSE | MSE of the mean image | ratio | 1 − SSIM | of the mean image "
+        "| data set | run | images | MSE | MSE of the mean image | ratio | 1 − SSIM | of the mean image "
         "| pixel spread: recon / input |"
     )
-    lines = [header, "|" + "---|" * 8]
+    lines = [header, "|" + "---|" * 9]
+    ratios: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for run in args.runs:
         q = quality(run)
+        ratios.setdefault((str(q["dataset"]), str(q["method"])), []).append(
+            (q["mse"] / q["mse_mean_image"], q["dssim"] / q["dssim_mean_image"])
+        )
         lines.append(
-            f"| {q['run']} | {q['images']} | {q['mse']:.4f} | {q['mse_mean_image']:.4f} | "
+            f"| {q['dataset']} | {q['run']} | {q['images']} | {q['mse']:.4f} | {q['mse_mean_image']:.4f} | "
             f"{q['mse'] / q['mse_mean_image']:.2f} | {q['dssim']:.3f} | {q['dssim_mean_image']:.3f} | "
             f"{q['spread_recon']:.3f} / {q['spread_input']:.3f} |"
         )
         print(lines[-1], flush=True)
+    lines += [
+        "",
+        "| data set | method | runs | MSE / mean image's | 1 − SSIM / mean image's |",
+        "|---|---|---|---|---|",
+    ]
+    for (dataset, method), values in ratios.items():
+        mse, dssim = np.mean(values, axis=0)
+        lines.append(f"| {dataset} | {method} | {len(values)} | {mse:.2f} | {dssim:.2f} |")
+    print("\n".join(lines[-len(ratios) - 2 :]))
     if args.out:
         args.out.write_text("\n".join(lines) + "\n")
 
