@@ -8,9 +8,9 @@ normals, as the package does), the mixture posterior where the prior has one, an
 there (the fewest normal images far out in the tail). That rule needs no anomaly label. Where the
 prior is a mixture, fusions of the posterior with the other scores (``posterior+recon``,
 ``posterior+flow+recon``: the sum of the scores, each standardised on the validation normals,
-equal weights, a fixed rule that needs no label). ``--tta K`` adds each candidate again as
-``tta K:NAME``, every raw score averaged over K augmented views of each image (the training
-augmentation, seeded). A run
+equal weights, a fixed rule that needs no label; the second is the package's ``fused`` score).
+``--tta K`` adds each candidate again as ``tta K:NAME``, every raw score averaged over K augmented
+views of each image (the training augmentation, seeded). A run
 without flow and recon scores (the ``ae`` baseline, say) gives its own score under every candidate's
 name, so that ``tables.py paired FILE --reference method=ae,encoder_objective=joint --by candidate
 --metric test_auc`` pairs each candidate with it seed by seed.
@@ -53,19 +53,20 @@ def candidate_scores(scores: dict[str, np.ndarray], combiner: ScoreCombiner) -> 
     return out
 
 
-def fusions(scores: dict[str, np.ndarray], normal: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def fusions(
+    scores: dict[str, np.ndarray], normal: dict[str, np.ndarray], combiner: ScoreCombiner
+) -> dict[str, np.ndarray]:
     """The posterior summed with the other scores, each standardised on the validation normals
-    ``normal`` (equal weights: a fixed rule, no label used)."""
-    if "posterior" not in scores:
+    ``normal`` (equal weights: a fixed rule, no label used). ``posterior+flow+recon`` is the
+    package's ``fused`` score, computed by the package."""
+    fused = combiner.fused(scores)
+    if fused is None:
         return {}
 
     def z(name: str) -> np.ndarray:
-        return (scores[name] - normal[name].mean()) / max(float(normal[name].std()), 1e-12)
+        return (scores[name] - normal[name].mean()) / max(float(normal[name].std()), 1e-8)
 
-    return {
-        "posterior+recon": z("posterior") + z("recon"),
-        "posterior+flow+recon": z("posterior") + z("flow") + z("recon"),
-    }
+    return {"posterior+recon": z("posterior") + z("recon"), "posterior+flow+recon": fused}
 
 
 def augmented_scores(method, model, images: torch.Tensor, views: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -88,8 +89,8 @@ def split_candidates(
     val_c, test_c = candidate_scores(val, combiner), candidate_scores(test, combiner)
     chosen = f"beta={tightest_beta(normal_scores, combiner):g}"
     val_c["tightest"], test_c["tightest"] = val_c[chosen], test_c[chosen]
-    val_c.update(fusions(val, normal_scores))
-    test_c.update(fusions(test, normal_scores))
+    val_c.update(fusions(val, normal_scores, combiner))
+    test_c.update(fusions(test, normal_scores, combiner))
     return val_c, test_c
 
 

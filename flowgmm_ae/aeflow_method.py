@@ -34,7 +34,7 @@ class AEFlowMethod(Method):
     """AE-FLOW with the configured prior: ``gaussian`` (unsupervised) or ``gmm`` (flowgmm-ae)."""
 
     name = "aeflow"
-    score_names = ("combined", "flow", "recon", "posterior")
+    score_names = ("combined", "flow", "recon", "posterior", "fused")
     default_score = "combined"
     has_maps = True
     uses_priors = True

@@ -479,10 +479,10 @@ class TrainConfig:
         self._check_prior_numbers()
         method.check(self)
         score = self.resolved_score()
-        if score == "posterior" and score in method.score_names and not self.uses_labels():
+        if score in ("posterior", "fused") and score in method.score_names and not self.uses_labels():
             raise ConfigError(
-                f"score='posterior' is the mixture's class posterior: it needs a prior that learns from "
-                f"labels (prior='gmm'), not prior={self.prior!r}",
+                f"score={score!r} uses the mixture's class posterior: it needs a prior that learns "
+                f"from labels (prior='gmm'), not prior={self.prior!r}",
                 "score",
                 "prior",
             )

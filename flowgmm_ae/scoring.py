@@ -5,7 +5,11 @@
 - ``recon``: 1 − SSIM(x, x̂);
 - ``posterior``: log p(z'|1) + log π₁ − log p(z'|0) − log π₀ (mixture prior only);
 - ``combined``: β · flow + (1 − β) · recon, each standardised on validation normal images (β = 0.9
-  as in AE-FLOW, or chosen on validation with ``beta="auto"``).
+  as in AE-FLOW, or chosen on validation with ``beta="auto"``);
+- ``fused`` (mixture prior only): posterior + flow + recon, each standardised on validation normal
+  images, with equal weights: no label chooses anything in it, so it works with the single
+  validation anomaly a small budget leaves, and it keeps what the reconstruction knows where the
+  posterior alone overfits the few labeled anomalies (docs/results.md, "Which score").
 """
 
 from __future__ import annotations
@@ -43,15 +47,22 @@ def raw_scores(
     return {name: np.concatenate(values).astype(np.float64) for name, values in parts.items() if values}
 
 
+def _spread(values: np.ndarray) -> float:
+    return float(max(values.std(), 1e-8))
+
+
 @dataclass
 class ScoreCombiner:
-    """Standardises flow and recon with validation-normal statistics and mixes them with β."""
+    """Standardises the raw scores with validation-normal statistics: mixes flow and recon with β
+    (``combined``) and, when the posterior is there, sums all three (``fused``)."""
 
     flow_mean: float
     flow_std: float
     recon_mean: float
     recon_std: float
     beta: float = 0.9
+    posterior_mean: float | None = None  # None: no posterior (Gaussian prior), so no fused score
+    posterior_std: float | None = None
 
     @classmethod
     def fit(
@@ -68,12 +79,15 @@ class ScoreCombiner:
         flow, recon = normal_scores["flow"], normal_scores["recon"]
         if len(flow) == 0:
             raise ValueError("the combined score needs normal validation images to standardise on")
+        posterior = normal_scores.get("posterior")
         combiner = cls(
             flow_mean=float(flow.mean()),
-            flow_std=float(max(flow.std(), 1e-8)),
+            flow_std=_spread(flow),
             recon_mean=float(recon.mean()),
-            recon_std=float(max(recon.std(), 1e-8)),
+            recon_std=_spread(recon),
             beta=0.9 if beta == "auto" else float(beta),
+            posterior_mean=float(posterior.mean()) if posterior is not None else None,
+            posterior_std=_spread(posterior) if posterior is not None else None,
         )
         if not 0.0 <= combiner.beta <= 1.0:
             raise ValueError(f"beta must lie in [0, 1] or be 'auto', got {beta}")
@@ -85,12 +99,24 @@ class ScoreCombiner:
         return combiner
 
     def __call__(self, scores: dict[str, np.ndarray]) -> np.ndarray:
+        """The combined score: β · flow + (1 − β) · recon, both standardised."""
         flow = (scores["flow"] - self.flow_mean) / self.flow_std
         recon = (scores["recon"] - self.recon_mean) / self.recon_std
         return self.beta * flow + (1.0 - self.beta) * recon
 
+    def fused(self, scores: dict[str, np.ndarray]) -> np.ndarray | None:
+        """posterior + flow + recon, each standardised; None without a posterior."""
+        if self.posterior_mean is None or self.posterior_std is None or "posterior" not in scores:
+            return None
+        flow = (scores["flow"] - self.flow_mean) / self.flow_std
+        recon = (scores["recon"] - self.recon_mean) / self.recon_std
+        posterior = (scores["posterior"] - self.posterior_mean) / self.posterior_std
+        return posterior + flow + recon
+
     def add_combined(self, scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {"combined": self(scores), **scores}
+        """``scores`` with the combined score and, where it can be formed, the fused one."""
+        fused = self.fused(scores)
+        return {"combined": self(scores), **({"fused": fused} if fused is not None else {}), **scores}
 
 
 @torch.no_grad()

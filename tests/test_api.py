@@ -98,6 +98,18 @@ def test_save_and_load_give_identical_scores(fitted, arrays, tmp_path):
     assert type(loaded) is FlowGMMAE and loaded.threshold_ == fitted.threshold_
     np.testing.assert_array_equal(loaded.decision_function(x_test), fitted.decision_function(x_test))
     np.testing.assert_array_equal(loaded.predict(x_test), fitted.predict(x_test))
+    np.testing.assert_array_equal(
+        loaded.decision_function(x_test, "fused"), fitted.decision_function(x_test, "fused")
+    )
+
+
+def test_the_fused_score_is_the_sum_of_the_parts_standardised_on_validation_normals(fitted, synthetic):
+    scores = fitted.scores(synthetic.test.images)
+    val = fitted.scores(synthetic.val.images)
+    normal = synthetic.val.labels == 0
+    parts = ("posterior", "flow", "recon")
+    expected = sum((scores[k] - val[k][normal].mean()) / val[k][normal].std() for k in parts)
+    np.testing.assert_allclose(scores["fused"], expected, rtol=1e-6, atol=1e-6)
 
 
 def test_a_baseline_estimator_fits_saves_and_loads_as_its_class(arrays, tmp_path):

@@ -71,8 +71,9 @@ def test_labels_without_train_anomalies(tmp_path):
     assert_clean_failure(result, "no anomalous images")
 
 
-def test_posterior_score_needs_the_mixture():
-    assert_clean_failure(run(["train", "--prior", "gaussian", "--score", "posterior"]), "gmm")
+@pytest.mark.parametrize("score", ["posterior", "fused"])
+def test_posterior_scores_need_the_mixture(score):
+    assert_clean_failure(run(["train", "--prior", "gaussian", "--score", score]), "gmm")
 
 
 def test_config_errors_name_the_command_line_options():

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from flowgmm_ae.scoring import ScoreCombiner
 
@@ -39,3 +40,29 @@ def test_auto_beta_without_validation_anomalies_keeps_ae_flows_value():
     normal = {k: v[labels == 0] for k, v in scores.items()}
     combiner = ScoreCombiner.fit(normal, beta="auto", labels=labels[labels == 0], scores=normal)
     assert combiner.beta == 0.9
+
+
+def test_fused_score_sums_the_three_standardised_scores():
+    rng = np.random.default_rng(3)
+    labels = np.repeat([0, 1], 200)
+    scores = {
+        "flow": 5.0 + 0.1 * rng.normal(0, 1, 400),  # raw scales differ by orders of magnitude
+        "recon": 0.2 + 0.01 * (labels + rng.normal(0, 1, 400)),
+        "posterior": -30.0 + 10.0 * (labels + rng.normal(0, 1, 400)),
+    }
+    normal = {k: v[labels == 0] for k, v in scores.items()}
+    combiner = ScoreCombiner.fit(normal, beta=0.9)
+    fused = combiner.add_combined(scores)["fused"]
+    z = {k: (v - normal[k].mean()) / normal[k].std() for k, v in scores.items()}
+    np.testing.assert_allclose(fused, z["flow"] + z["recon"] + z["posterior"])
+    # equal weights after standardisation: the two informative parts both count
+    best_part = max(roc_auc_score(labels, scores[k]) for k in ("recon", "posterior"))
+    assert roc_auc_score(labels, fused) > best_part
+
+
+def test_no_fused_score_without_a_posterior():
+    labels, scores = _scores(np.random.default_rng(4), "flow")
+    normal = {k: v[labels == 0] for k, v in scores.items()}
+    combiner = ScoreCombiner.fit(normal)
+    assert combiner.posterior_mean is None
+    assert set(combiner.add_combined(scores)) == {"combined", "flow", "recon"}
