@@ -22,8 +22,31 @@ from pathlib import Path
 from flowgmm_ae.ablation import Cell, cell_rows, summarise
 from flowgmm_ae.evaluation import evaluate_run, write_evaluation
 from flowgmm_ae.io import read_json, write_csv, write_json
+from flowgmm_ae.methods import get_method
 
-NAME = re.compile(r"^(?P<variant>.+)-(?P<by>[fn])(?P<budget>[0-9.]+)-s(?P<seed>\d+)$")
+NAME = re.compile(
+    r"^(?P<variant>[^-]+)(?:-only-[^-]+)?(?:-c[0-9.]+)?(?P<axes>(?:-[^-=]+=[^-]*)*)"
+    r"-(?P<by>[fn])(?P<budget>[0-9.]+)-s(?P<seed>\d+)$"
+)  # the run folder names of flowgmm_ae.ablation.Cell.name
+
+
+def cell_of(run: Path) -> Cell | None:
+    """The grid cell a run folder of ``ablate`` holds (None for a folder that is not one)."""
+    match = NAME.match(run.name)
+    if not match or not (run / "metrics.json").is_file():
+        return None
+    config = read_json(run / "config.json")
+    subtypes = config.get("labeled_subtypes")
+    axes = [part.split("=")[0] for part in match["axes"].split("-") if part]
+    return Cell(
+        match["variant"],
+        float(match["budget"]) if match["by"] == "f" else int(match["budget"]),
+        int(match["seed"]),
+        by_count=match["by"] == "n",
+        labeled_subtypes=tuple(subtypes) if subtypes is not None else None,
+        contamination=float(config.get("contamination") or 0.0),
+        overrides=tuple((name, config.get(name)) for name in axes),
+    )
 
 
 def subdir_name(weights: str, score: str | None) -> str:
@@ -34,7 +57,13 @@ def subdir_name(weights: str, score: str | None) -> str:
 
 
 def rescore(run: Path, subdir: str, weights: str, score: str | None) -> Path:
-    """``run`` evaluated again into ``run/subdir`` (reused when already there)."""
+    """``run`` evaluated again into ``run/subdir`` (reused when already there). A run whose
+    method does not give ``score`` (a baseline) keeps its own, so that it still pairs."""
+    config = read_json(run / "config.json")
+    if score is not None and score not in get_method(config["method"]).score_names:
+        if weights == "selected":
+            return run
+        score = None
     target = run / subdir
     if (target / "metrics.json").is_file():
         return target
@@ -50,7 +79,6 @@ def rescore(run: Path, subdir: str, weights: str, score: str | None) -> Path:
         "training": training,
     }
     write_evaluation(target, evaluation, metrics)
-    config = read_json(run / "config.json")
     write_json(target / "config.json", {**config, "score": score or config["score"]})
     return target
 
@@ -64,11 +92,9 @@ def main() -> None:
     subdir = subdir_name(args.weights, args.score)
     cells, run_dirs = [], {}
     for run in sorted(args.ablation_dir.glob("runs/*")):
-        match = NAME.match(run.name)
-        if not match or not (run / "metrics.json").is_file():
+        cell = cell_of(run)
+        if cell is None:
             continue
-        budget = float(match["budget"]) if match["by"] == "f" else int(match["budget"])
-        cell = Cell(match["variant"], budget, int(match["seed"]), by_count=match["by"] == "n")
         cells.append(cell)
         run_dirs[cell] = rescore(run, subdir, args.weights, args.score)
         print(f"{run.name}: test AUC {read_json(run_dirs[cell] / 'metrics.json')['test']['auc']:.4f}")
