@@ -75,12 +75,25 @@ def rescore(run: Path, subdir: str, weights: str, score: str | None) -> Path:
     metrics = {
         **evaluation.metrics,
         "labels": original.get("labels"),
-        "selection": original.get("selection"),
+        "selection": _selection(original, evaluation.metrics, config, score),
         "training": training,
     }
     write_evaluation(target, evaluation, metrics)
     write_json(target / "config.json", {**config, "score": score or config["score"]})
     return target
+
+
+def _selection(original: dict, metrics: dict, config: dict, score: str | None) -> dict | None:
+    """The run's checkpoint diagnostics, as far as they hold for the new score: the other
+    checkpoints' test AUCs were measured with the old score, so they are dropped."""
+    selection = original.get("selection")
+    if score is None or score == original["score"] or selection is None:
+        return selection
+    by_score = selection.get("last", {}).get("val_auc_all_labels_by_score", {})
+    last = {"val_auc_all_labels": by_score.get(score, float("nan")), "val_auc_all_labels_by_score": by_score}
+    if config.get("select") == "last":
+        last["test_auc"] = metrics["test"]["auc"]
+    return {"last": last}
 
 
 def main() -> None:
