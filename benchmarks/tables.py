@@ -8,7 +8,8 @@ filter by any column: every TrainConfig field, ``method`` (a prior's display nam
 
     python benchmarks/tables.py summary SOURCE... [--by method,labeled_frac] [--metric auc]
     python benchmarks/tables.py paired SOURCE... --reference method=cnn [--by labeled_frac]
-    # SOURCE: an ablate folder, a folder of run folders, or a results.csv; --where FIELD=VALUE filters
+    # SOURCE: an ablate folder, a folder of run folders, or a results.csv; --where FIELD=VALUE
+    # keeps the rows that match, --where FIELD!=VALUE the rows that do not
     python benchmarks/tables.py paired SOURCE... --reference method=cnn --bootstrap 1000
     python benchmarks/tables.py paired SOURCE... --melt test_auc_best_val,test_auc_last \
         --reference measure=test_auc_best_val --metric value   # two columns of the same runs
@@ -83,9 +84,13 @@ def text(value: Any) -> str:
 
 
 def _filtered(rows: list[dict[str, Any]], where: list[str]) -> list[dict[str, Any]]:
+    """The rows that match every ``FIELD=VALUE`` and miss every ``FIELD!=VALUE``."""
     for item in where:
         name, _, value = item.partition("=")
-        rows = [r for r in rows if text(r.get(name)) == value]
+        if name.endswith("!"):
+            rows = [r for r in rows if text(r.get(name[:-1])) != value]
+        else:
+            rows = [r for r in rows if text(r.get(name)) == value]
     return rows
 
 
@@ -279,7 +284,7 @@ def main() -> None:
         default="method,labeled_frac",
         help="columns that group the rows (paired: besides the reference's)",
     )
-    parser.add_argument("--where", action="append", default=[], metavar="FIELD=VALUE")
+    parser.add_argument("--where", action="append", default=[], metavar="FIELD=VALUE or FIELD!=VALUE")
     parser.add_argument("--metric", default="auc", help="summary: comma-separated columns; paired: one")
     parser.add_argument(
         "--reference", default="method=cnn", metavar="COLUMN=VALUE", help="several: COL=V,COL2=V2"

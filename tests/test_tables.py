@@ -64,3 +64,17 @@ def test_the_bootstrap_refuses_a_metric_that_is_not_a_test_auc(tmp_path):
         capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode != 0 and "not val_auc" in result.stderr
+
+
+def test_where_keeps_matching_rows_and_drops_excluded_ones(tmp_path):
+    source = tmp_path / "results.csv"
+    source.write_text("method,seed,auc\ncnn,0,0.9\nae,0,0.8\nae-flow,0,0.7\n")
+
+    def summary(*where: str) -> str:
+        args = [arg for item in where for arg in ("--where", item)]
+        command = [sys.executable, str(SCRIPT), "summary", str(source), "--by", "method", *args]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+    kept = summary("method!=ae-flow")
+    assert "| cnn |" in kept and "| ae |" in kept and "ae-flow" not in kept
+    assert "| cnn |" not in summary("method=ae") and "| ae |" in summary("method=ae")
