@@ -44,7 +44,7 @@ def test_fits_small_arrays_and_scores_every_image(fitted, arrays):
     _, _, x_test, y_test = arrays
     scores = fitted.decision_function(x_test)
     assert scores.shape == (len(x_test),) and np.isfinite(scores).all()
-    assert fitted.score_ == "posterior"  # the mixture's posterior once anomalies are labeled
+    assert fitted.score_ == "fused"  # posterior + flow + recon once anomalies are labeled
     np.testing.assert_array_equal(fitted.score_samples(x_test), -scores)  # scikit-learn: higher = normal
     predictions = fitted.predict(x_test)
     assert set(np.unique(predictions)) <= {0, 1}

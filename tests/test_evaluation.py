@@ -33,8 +33,8 @@ def test_evaluate_reproduces_training_metrics_exactly(run_dir, tmp_path):
     assert evaluated["scores"] == trained["scores"]
     assert evaluated["combiner"] == trained["combiner"]
     assert (tmp_path / "ev" / "scores.csv").read_text() == (run_dir / "scores.csv").read_text()
-    assert "posterior *" in result.output  # --score auto: the mixture posterior once labels exist
-    assert json.loads((run_dir / "config.json").read_text())["score"] == "posterior"
+    assert "fused *" in result.output  # --score auto: the fused score once labels exist
+    assert json.loads((run_dir / "config.json").read_text())["score"] == "fused"
 
 
 def test_evaluate_last_weights_match_the_runs_last_epoch_record(tmp_path):

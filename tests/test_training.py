@@ -99,10 +99,10 @@ def test_consistency_term_is_logged_and_needs_the_mixture_and_augmentation(tmp_p
         assert caught.value.fields == fields
 
 
-def test_auto_score_is_the_posterior_for_the_labeled_mixture_and_each_baselines_own():
-    assert TrainConfig(prior="gmm", labeled_frac=0.05).resolved_score() == "posterior"
+def test_auto_score_is_the_fused_score_for_the_labeled_mixture_and_each_baselines_own():
+    assert TrainConfig(prior="gmm", labeled_frac=0.05).resolved_score() == "fused"
     assert TrainConfig(prior="gmm", labeled_frac=0.0).resolved_score() == "combined"
-    assert TrainConfig(prior="gmm", labeled_frac=0.0, n_labeled=3).resolved_score() == "posterior"
+    assert TrainConfig(prior="gmm", labeled_frac=0.0, n_labeled=3).resolved_score() == "fused"
     assert TrainConfig(prior="gaussian").resolved_score() == "combined"
     assert TrainConfig(method="cnn").resolved_score() == "logit"
     assert TrainConfig(method="deepsad", score="auto").resolved_score() == "distance"
