@@ -21,8 +21,8 @@ from flowgmm_ae.distributed import DistContext, gathered_scores
 from flowgmm_ae.loop import CRASH_AFTER_STEP, TrainingError
 from flowgmm_ae.loop import local_batch_sizes as _local_batch_sizes
 
-# The combined (density) score: three tiny epochs do not train the class posterior, the default
-# score with labels, to better than chance in either mode; this file tests DDP, not the score.
+# The combined (density) score: three tiny epochs do not train the class posterior (part of the
+# default fused score) to better than chance in either mode; this file tests DDP, not the score.
 ARGS = [*tiny_cli_args(epochs=3, dataset="synthetic"), "--labeled-frac", "0.05", "--score", "combined"]
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
 
