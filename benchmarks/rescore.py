@@ -115,7 +115,8 @@ def main() -> None:
     rows = [row for cell in cells for row in cell_rows(cell, run_dirs[cell], config["normal_quantile"])]
     out = args.ablation_dir / subdir
     out.mkdir(exist_ok=True)
-    write_csv(out / "results.csv", rows, fieldnames=list(rows[0]))
+    fieldnames = list(dict.fromkeys(key for row in rows for key in row))  # methods store other scores
+    write_csv(out / "results.csv", rows, fieldnames=fieldnames)
     what = {"last_epoch": "each evaluated at its last epoch"}.get(subdir, f"each evaluated again ({subdir})")
     title = (
         f"# {args.ablation_dir.name}, {subdir}\n\n"
