@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # flowgmm-ae against the plain CNN and Deep SAD with 1 % of the training anomalies labeled (three
 # paired seeds, package defaults) on DATASET; every run again with the fused score afterwards.
-# About 5 (PneumoniaMNIST), 15 (ChestXRay2017) and 15 (ISIC 2018) minutes on 2 CPU cores.
+# About 10 (PneumoniaMNIST), 7 (ChestXRay2017) and 22 (ISIC 2018) minutes on 2 CPU cores.
 #   FLOWGMM_AE_DATA=../shared/data DATASET=isic2018 bash benchmarks/one_percent.sh
 #   python benchmarks/tables.py paired benchmarks/results/one_percent_isic2018 --reference method=cnn
 set -euo pipefail

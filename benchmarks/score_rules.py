@@ -53,20 +53,14 @@ def candidate_scores(scores: dict[str, np.ndarray], combiner: ScoreCombiner) -> 
     return out
 
 
-def fusions(
-    scores: dict[str, np.ndarray], normal: dict[str, np.ndarray], combiner: ScoreCombiner
-) -> dict[str, np.ndarray]:
-    """The posterior summed with the other scores, each standardised on the validation normals
-    ``normal`` (equal weights: a fixed rule, no label used). ``posterior+flow+recon`` is the
-    package's ``fused`` score, computed by the package."""
-    fused = combiner.fused(scores)
-    if fused is None:
+def fusions(scores: dict[str, np.ndarray], combiner: ScoreCombiner) -> dict[str, np.ndarray]:
+    """The posterior summed with the other scores, each standardised on the validation normals by
+    ``combiner`` (equal weights: a fixed rule, no label used). ``posterior+flow+recon`` is the
+    package's ``fused`` score."""
+    z = combiner.standardised(scores)
+    if "posterior" not in z:
         return {}
-
-    def z(name: str) -> np.ndarray:
-        return (scores[name] - normal[name].mean()) / max(float(normal[name].std()), 1e-8)
-
-    return {"posterior+recon": z("posterior") + z("recon"), "posterior+flow+recon": fused}
+    return {"posterior+recon": z["posterior"] + z["recon"], "posterior+flow+recon": combiner.fused(scores)}
 
 
 def augmented_scores(method, model, images: torch.Tensor, views: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -89,8 +83,8 @@ def split_candidates(
     val_c, test_c = candidate_scores(val, combiner), candidate_scores(test, combiner)
     chosen = f"beta={tightest_beta(normal_scores, combiner):g}"
     val_c["tightest"], test_c["tightest"] = val_c[chosen], test_c[chosen]
-    val_c.update(fusions(val, normal_scores, combiner))
-    test_c.update(fusions(test, normal_scores, combiner))
+    val_c.update(fusions(val, combiner))
+    test_c.update(fusions(test, combiner))
     return val_c, test_c
 
 

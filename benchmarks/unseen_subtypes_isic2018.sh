@@ -2,7 +2,7 @@
 # Anomaly types no label covered, on colour dermoscopy: ISIC 2018 with labels drawn from melanoma
 # (MEL) only, every other lesion type unseen at training (BCC, AKIEC, BKL, DF, VASC); flowgmm-ae,
 # the plain CNN, Deep SAD and the unsupervised autoencoder, 5 % of the MEL training images, five
-# paired seeds, package defaults. Resumable. About 35 minutes on 2 CPU cores. Then every run again
+# paired seeds, package defaults. Resumable. About 60 minutes on 2 CPU cores. Then every run again
 # with the fused score, and the unseen AUC seed by seed against each baseline:
 #   FLOWGMM_AE_DATA=../shared/data bash benchmarks/unseen_subtypes_isic2018.sh
 #   python benchmarks/rescore.py benchmarks/results/unseen_subtypes_isic2018 --score fused

@@ -98,20 +98,22 @@ class ScoreCombiner:
             combiner.beta = float(grid[int(np.argmax(aucs))])
         return combiner
 
+    def standardised(self, scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """flow, recon and (where fitted and given) posterior, each in validation-normal units."""
+        stats = {"flow": (self.flow_mean, self.flow_std), "recon": (self.recon_mean, self.recon_std)}
+        if self.posterior_mean is not None and self.posterior_std is not None and "posterior" in scores:
+            stats["posterior"] = (self.posterior_mean, self.posterior_std)
+        return {name: (scores[name] - mean) / std for name, (mean, std) in stats.items()}
+
     def __call__(self, scores: dict[str, np.ndarray]) -> np.ndarray:
         """The combined score: β · flow + (1 − β) · recon, both standardised."""
-        flow = (scores["flow"] - self.flow_mean) / self.flow_std
-        recon = (scores["recon"] - self.recon_mean) / self.recon_std
-        return self.beta * flow + (1.0 - self.beta) * recon
+        z = self.standardised(scores)
+        return self.beta * z["flow"] + (1.0 - self.beta) * z["recon"]
 
     def fused(self, scores: dict[str, np.ndarray]) -> np.ndarray | None:
         """posterior + flow + recon, each standardised; None without a posterior."""
-        if self.posterior_mean is None or self.posterior_std is None or "posterior" not in scores:
-            return None
-        flow = (scores["flow"] - self.flow_mean) / self.flow_std
-        recon = (scores["recon"] - self.recon_mean) / self.recon_std
-        posterior = (scores["posterior"] - self.posterior_mean) / self.posterior_std
-        return posterior + flow + recon
+        z = self.standardised(scores)
+        return z["posterior"] + z["flow"] + z["recon"] if "posterior" in z else None
 
     def add_combined(self, scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """``scores`` with the combined score and, where it can be formed, the fused one."""
