@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from flowgmm_ae.ablation import AXES, make_grid, run_ablation
 from flowgmm_ae.cli_options import GroupedCommand, param_type, parse_grid, schema_options
 from flowgmm_ae.data import load_dataset
-from flowgmm_ae.errors import ConfigError, FlowgmmAEError
+from flowgmm_ae.errors import FlowgmmAEError
 from flowgmm_ae.evaluation import WEIGHTS, evaluate_run, write_evaluation
 from flowgmm_ae.inference import score_images
 from flowgmm_ae.io import write_csv
@@ -47,9 +47,9 @@ class _ClickHandler(logging.Handler):
             click.secho(message, fg="yellow" if warning else None, err=True)  # no colour off a terminal
 
 
-def _config_error(error: ConfigError) -> click.ClickException:
-    """A configuration error with the command-line options of the fields it names."""
-    flags = ", ".join("--" + name.replace("_", "-") for name in error.fields)
+def _config_error(error: FlowgmmAEError) -> click.ClickException:
+    """An error with the command-line options of the fields it names (``fields``, if any)."""
+    flags = ", ".join("--" + name.replace("_", "-") for name in getattr(error, "fields", ()))
     return click.ClickException(f"{error} (option {flags})" if flags else str(error))
 
 
@@ -136,10 +136,8 @@ def _run(work: Callable[[], Any]) -> Any:
     """``work()`` with the package's errors as messages and a non-zero exit, never a traceback."""
     try:
         return work()
-    except ConfigError as error:
+    except FlowgmmAEError as error:  # a ConfigError or TrainingError adds its options
         raise _config_error(error) from error
-    except FlowgmmAEError as error:
-        raise click.ClickException(str(error)) from error
     except OSError as error:
         raise click.ClickException(f"could not write the run folder: {error}") from error
     except KeyboardInterrupt:

@@ -52,7 +52,12 @@ CRASH_EXIT_CODE = 75
 
 
 class TrainingError(FlowgmmAEError):
-    """Training cannot go on (for example the loss keeps being non-finite); the message says why."""
+    """Training cannot go on (for example the loss keeps being non-finite); the message says why
+    and ``fields`` names the TrainConfig fields to change (the command line adds their options)."""
+
+    def __init__(self, message: str, *fields: str) -> None:
+        super().__init__(message)
+        self.fields = fields
 
 
 @dataclass
@@ -373,7 +378,8 @@ def _count_bad_step(session: Session) -> None:
     if state.bad_in_a_row >= config.max_bad_steps:
         raise TrainingError(
             f"the loss was not finite for {state.bad_in_a_row} steps in a row (epoch {state.epoch}); "
-            f"try a lower learning rate (lr, now {config.lr:g})"
+            f"try a lower learning rate (lr, now {config.lr:g})",
+            "lr",
         )
 
 
@@ -414,7 +420,8 @@ def validate(session: Session) -> tuple[dict[str, Any], float, float]:
     if not np.isfinite(val_scores[config.score]).all():
         raise TrainingError(
             f"the {config.score} score is not finite on validation images after epoch {state.epoch}: "
-            f"training diverged; try a lower learning rate (lr, now {config.lr:g})"
+            f"training diverged; try a lower learning rate (lr, now {config.lr:g})",
+            "lr",
         )
     val_auc = ranking_metrics(val.labels, val_scores[config.score])["auc"]
     row: dict[str, Any] = {"epoch": state.epoch}
