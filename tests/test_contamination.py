@@ -34,8 +34,8 @@ def test_a_resumed_grid_refuses_cells_trained_with_other_options(tmp_path):
     run_ablation(tmp_path / "grid", base, **grid)
     rows = run_ablation(tmp_path / "grid", base, **grid)  # same options: reused
     # Every stored score's test AUC is a column, and the contamination is one too.
-    assert {"test_auc[posterior]", "test_auc[flow]", "test_auc[recon]"} <= set(rows[0])
-    assert rows[0]["contamination"] == 0.2 and rows[0]["test_auc[posterior]"] == rows[0]["auc"]
+    assert {"test_auc[posterior]", "test_auc[flow]", "test_auc[recon]", "test_auc[fused]"} <= set(rows[0])
+    assert rows[0]["contamination"] == 0.2 and rows[0]["test_auc[fused]"] == rows[0]["auc"]  # the default
     marginal = TrainConfig(**{**TINY, "out": None, "pool": "marginal"})
     with pytest.raises(FlowgmmAEError, match=r"pool='trim' \(grid: 'marginal'\)"):
         run_ablation(tmp_path / "grid", marginal, **grid)
