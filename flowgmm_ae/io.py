@@ -8,7 +8,8 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +17,23 @@ import torch
 from safetensors.torch import load_file, save_file
 
 
-def _atomic_target(path: str | Path) -> tuple[Path, Path]:
+@contextmanager
+def _atomic_target(path: str | Path) -> Iterator[Path]:
+    """A temporary name beside ``path``, renamed onto it when the block succeeds and removed when it
+    raises, so a failed write leaves neither half a file nor a stray temporary one."""
     path = Path(path)
-    return path, path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_json(path: str | Path, data: Any) -> Path:
-    path, tmp = _atomic_target(path)
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=_to_builtin) + "\n")
-    tmp.replace(path)
-    return path
+    with _atomic_target(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=_to_builtin) + "\n")
+    return Path(path)
 
 
 def read_json(path: str | Path) -> Any:
@@ -33,22 +41,19 @@ def read_json(path: str | Path) -> Any:
 
 
 def write_csv(path: str | Path, rows: Iterable[Mapping[str, Any]], fieldnames: list[str]) -> Path:
-    path, tmp = _atomic_target(path)
-    with open(tmp, "w", newline="") as handle:
+    with _atomic_target(path) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fieldnames)
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(path)
-    return path
+    return Path(path)
 
 
 def save_weights(module: torch.nn.Module, path: str | Path) -> Path:
     """The module's state dict as safetensors (CPU, contiguous copies)."""
-    path, tmp = _atomic_target(path)
     state = {k: v.detach().to("cpu").contiguous().clone() for k, v in module.state_dict().items()}
-    save_file(state, str(tmp))
-    tmp.replace(path)
-    return path
+    with _atomic_target(path) as tmp:
+        save_file(state, str(tmp))
+    return Path(path)
 
 
 def load_weights(module: torch.nn.Module, path: str | Path) -> None:
