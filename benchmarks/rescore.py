@@ -9,6 +9,8 @@ goes to ``RUN/SUBDIR/`` (a run folder of its own: config, metrics, scores), the 
 
     python benchmarks/rescore.py benchmarks/results/detection_chestxray2017_32px_e25_honest --weights last
     python benchmarks/rescore.py benchmarks/results/fused_score_isic2018 --score fused
+    python benchmarks/rescore.py benchmarks/results/fused_score_isic2018 --score fused \
+        --subdir score_fused_half_flow
 
 About 3 s per 32 px run on 2 CPU cores.
 """
@@ -101,8 +103,13 @@ def main() -> None:
     parser.add_argument("ablation_dir", type=Path)
     parser.add_argument("--weights", choices=("selected", "last"), default="selected")
     parser.add_argument("--score", help="a score the runs' method gives (default: each run's own)")
+    parser.add_argument(
+        "--subdir",
+        help="the folder name to write (default from --weights and --score); a new name evaluates "
+        "again runs already rescored under the default one, e.g. after a score's definition changed",
+    )
     args = parser.parse_args()
-    subdir = subdir_name(args.weights, args.score)
+    subdir = args.subdir or subdir_name(args.weights, args.score)
     cells, run_dirs = [], {}
     for run in sorted(args.ablation_dir.glob("runs/*")):
         cell = cell_of(run)

@@ -6,9 +6,10 @@ Candidates: the combined score at β = 0, 0.1, …, 1 (flow and recon standardis
 normals, as the package does), the mixture posterior where the prior has one, and ``tightest``: the
 β whose combined score, restandardised on the validation normals, has the lowest 95th percentile
 there (the fewest normal images far out in the tail). That rule needs no anomaly label. Where the
-prior is a mixture, fusions of the posterior with the other scores (``posterior+recon``,
-``posterior+flow+recon``: the sum of the scores, each standardised on the validation normals,
-equal weights, a fixed rule that needs no label; the second is the package's ``fused`` score).
+prior is a mixture, fusions of the posterior with the other scores at the weightings of
+``FUSION_WEIGHTS`` (``posterior+recon``, ``posterior+½flow+recon``, ...: sums of the scores, each
+standardised on the validation normals, fixed weights that need no label; ``posterior+½flow+recon``
+is the package's ``fused`` score, ``posterior+flow+recon`` its former equal-weight form).
 ``--tta K`` adds each candidate again as ``tta K:NAME``, every raw score averaged over K augmented
 views of each image (the training augmentation, seeded). A run
 without flow and recon scores (the ``ae`` baseline, say) gives its own score under every candidate's
@@ -41,7 +42,7 @@ from flowgmm_ae.scoring import ScoreCombiner
 BETAS = np.round(np.linspace(0.0, 1.0, 11), 1)
 RECORDED = (
     "dataset", "method", "prior", "encoder_objective", "labeled_frac", "seed", "norm", "epochs",
-    "contamination", "consistency_weight",
+    "contamination", "consistency_weight", "labeled_subtypes", "freeze_scales",
 )  # fmt: skip
 
 
@@ -53,14 +54,32 @@ def candidate_scores(scores: dict[str, np.ndarray], combiner: ScoreCombiner) -> 
     return out
 
 
+FUSION_WEIGHTS = (  # (posterior, flow, recon); every weighting docs/results.md compares
+    (1.0, 0.0, 1.0), (1.0, 1.0, 1.0), (1.0, 0.5, 1.0), (1.0, 1.0, 1.5), (1.0, 1.0, 2.0),
+    (1.0, 0.5, 1.5), (1.0, 0.5, 2.0), (1.0, 0.0, 2.0),
+)  # fmt: skip
+
+
+def fusion_name(flow: float, recon: float) -> str:
+    """``posterior+½flow+recon`` for (1, 0.5, 1): the posterior's weight is always 1."""
+
+    def term(weight: float, name: str) -> str:
+        return "" if weight == 0 else "+" + {1.0: "", 0.5: "½"}.get(weight, f"{weight:g}") + name
+
+    return "posterior" + term(flow, "flow") + term(recon, "recon")
+
+
 def fusions(scores: dict[str, np.ndarray], combiner: ScoreCombiner) -> dict[str, np.ndarray]:
     """The posterior summed with the other scores, each standardised on the validation normals by
-    ``combiner`` (equal weights: a fixed rule, no label used). ``posterior+flow+recon`` is the
-    package's ``fused`` score."""
+    ``combiner``, at every weighting of ``FUSION_WEIGHTS`` (fixed weights: no label used).
+    ``posterior+½flow+recon`` is the package's ``fused`` score."""
     z = combiner.standardised(scores)
     if "posterior" not in z:
         return {}
-    return {"posterior+recon": z["posterior"] + z["recon"], "posterior+flow+recon": combiner.fused(scores)}
+    return {
+        fusion_name(flow, recon): posterior * z["posterior"] + flow * z["flow"] + recon * z["recon"]
+        for posterior, flow, recon in FUSION_WEIGHTS
+    }
 
 
 def augmented_scores(method, model, images: torch.Tensor, views: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -120,6 +139,7 @@ def run_rows(run_dir: Path, tta: int = 0) -> list[dict]:
         names = [f"beta={b:g}" for b in BETAS] + ["tightest"]
         val_c, test_c = ({name: scores[own] for name in names} for scores in (val, test))
     recorded = {k: config.get(k, "") for k in RECORDED}
+    recorded["labeled_subtypes"] = "+".join(recorded["labeled_subtypes"] or [])
     return [
         {
             **recorded,

@@ -6,10 +6,13 @@
 - ``posterior``: log p(z'|1) + log π₁ − log p(z'|0) − log π₀ (mixture prior only);
 - ``combined``: β · flow + (1 − β) · recon, each standardised on validation normal images (β = 0.9
   as in AE-FLOW, or chosen on validation with ``beta="auto"``);
-- ``fused`` (mixture prior only): posterior + flow + recon, each standardised on validation normal
-  images, with equal weights: no label chooses anything in it, so it works with the single
-  validation anomaly a small budget leaves, and it keeps what the reconstruction knows where the
-  posterior alone overfits the few labeled anomalies (docs/results.md, "Which score").
+- ``fused`` (mixture prior only): posterior + ½ · flow + recon, each standardised on validation
+  normal images. No label chooses anything in it, so it works with the single validation anomaly a
+  small budget leaves, and it keeps what the reconstruction knows where the posterior alone
+  overfits the few labeled anomalies. The flow gets half weight because the posterior already
+  holds the normal component's density (the two correlate at 0.76–0.97 over validation images):
+  equal weights counted the density about twice (docs/results.md, "Which score" and "The fused
+  score's weights").
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ def raw_scores(
     return {name: np.concatenate(values).astype(np.float64) for name, values in parts.items() if values}
 
 
+# Chosen on validation across seven settings: docs/results.md, "The fused score's weights".
+FUSED_FLOW_WEIGHT = 0.5
+
+
 def _spread(values: np.ndarray) -> float:
     return float(max(values.std(), 1e-8))
 
@@ -54,7 +61,8 @@ def _spread(values: np.ndarray) -> float:
 @dataclass
 class ScoreCombiner:
     """Standardises the raw scores with validation-normal statistics: mixes flow and recon with β
-    (``combined``) and, when the posterior is there, sums all three (``fused``)."""
+    (``combined``) and, when the posterior is there, sums all three (``fused``, the flow weighted
+    by ``fused_flow_weight``)."""
 
     flow_mean: float
     flow_std: float
@@ -63,6 +71,7 @@ class ScoreCombiner:
     beta: float = 0.9
     posterior_mean: float | None = None  # None: no posterior (Gaussian prior), so no fused score
     posterior_std: float | None = None
+    fused_flow_weight: float = 1.0  # what detectors saved before the weight was recorded used
 
     @classmethod
     def fit(
@@ -88,6 +97,7 @@ class ScoreCombiner:
             beta=0.9 if beta == "auto" else float(beta),
             posterior_mean=float(posterior.mean()) if posterior is not None else None,
             posterior_std=_spread(posterior) if posterior is not None else None,
+            fused_flow_weight=FUSED_FLOW_WEIGHT,
         )
         if not 0.0 <= combiner.beta <= 1.0:
             raise ValueError(f"beta must lie in [0, 1] or be 'auto', got {beta}")
@@ -111,9 +121,12 @@ class ScoreCombiner:
         return self.beta * z["flow"] + (1.0 - self.beta) * z["recon"]
 
     def fused(self, scores: dict[str, np.ndarray]) -> np.ndarray | None:
-        """posterior + flow + recon, each standardised; None without a posterior."""
+        """posterior + w · flow + recon, each standardised (w = ``fused_flow_weight``); None
+        without a posterior."""
         z = self.standardised(scores)
-        return z["posterior"] + z["flow"] + z["recon"] if "posterior" in z else None
+        if "posterior" not in z:
+            return None
+        return z["posterior"] + self.fused_flow_weight * z["flow"] + z["recon"]
 
     def add_combined(self, scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """``scores`` with the combined score and, where it can be formed, the fused one."""

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -42,7 +44,7 @@ def test_auto_beta_without_validation_anomalies_keeps_ae_flows_value():
     assert combiner.beta == 0.9
 
 
-def test_fused_score_sums_the_three_standardised_scores():
+def test_fused_score_sums_the_standardised_scores_with_half_weight_on_the_flow():
     rng = np.random.default_rng(3)
     labels = np.repeat([0, 1], 200)
     scores = {
@@ -54,10 +56,20 @@ def test_fused_score_sums_the_three_standardised_scores():
     combiner = ScoreCombiner.fit(normal, beta=0.9)
     fused = combiner.add_combined(scores)["fused"]
     z = {k: (v - normal[k].mean()) / normal[k].std() for k, v in scores.items()}
-    np.testing.assert_allclose(fused, z["flow"] + z["recon"] + z["posterior"])
-    # equal weights after standardisation: the two informative parts both count
+    np.testing.assert_allclose(fused, 0.5 * z["flow"] + z["recon"] + z["posterior"])
+    # after standardisation the two informative parts both count
     best_part = max(roc_auc_score(labels, scores[k]) for k in ("recon", "posterior"))
     assert roc_auc_score(labels, fused) > best_part
+
+
+def test_a_combiner_saved_without_the_flow_weight_keeps_the_equal_weights_it_was_saved_with():
+    rng = np.random.default_rng(5)
+    scores = {k: rng.normal(0, 1, 50) for k in ("flow", "recon", "posterior")}
+    state = dataclasses.asdict(ScoreCombiner.fit(scores))
+    assert state.pop("fused_flow_weight") == 0.5
+    old = ScoreCombiner(**state)  # a detector saved before the weight was recorded
+    z = old.standardised(scores)
+    np.testing.assert_allclose(old.fused(scores), z["flow"] + z["recon"] + z["posterior"])
 
 
 def test_no_fused_score_without_a_posterior():
