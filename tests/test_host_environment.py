@@ -193,6 +193,7 @@ def test_an_installed_plug_in_registers_through_the_entry_point_group(monkeypatc
     monkeypatch.setattr(
         importlib.metadata, "entry_points", lambda group=None: entry_points if group == wanted else []
     )
+    methods_module.method_names()  # the built-ins register in the real registry, not in the copy below
     monkeypatch.setattr(methods_module, "_builtins_loaded", False)
     monkeypatch.setattr(methods_module, "_METHODS", dict(methods_module._METHODS))
     with CapturedMessages(methods_module.log) as records:
