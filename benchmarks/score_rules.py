@@ -37,7 +37,7 @@ from flowgmm_ae.data.transforms import augment
 from flowgmm_ae.io import write_csv
 from flowgmm_ae.methods import get_method
 from flowgmm_ae.runs import load_model, load_run_dataset
-from flowgmm_ae.scoring import ScoreCombiner
+from flowgmm_ae.scoring import FUSED_FLOW_WEIGHT, ScoreCombiner
 
 BETAS = np.round(np.linspace(0.0, 1.0, 11), 1)
 RECORDED = (
@@ -55,7 +55,7 @@ def candidate_scores(scores: dict[str, np.ndarray], combiner: ScoreCombiner) -> 
 
 
 FUSION_WEIGHTS = (  # (posterior, flow, recon); every weighting docs/results.md compares
-    (1.0, 0.0, 1.0), (1.0, 1.0, 1.0), (1.0, 0.5, 1.0), (1.0, 1.0, 1.5), (1.0, 1.0, 2.0),
+    (1.0, 0.0, 1.0), (1.0, 1.0, 1.0), (1.0, FUSED_FLOW_WEIGHT, 1.0), (1.0, 1.0, 1.5), (1.0, 1.0, 2.0),
     (1.0, 0.5, 1.5), (1.0, 0.5, 2.0), (1.0, 0.0, 2.0),
 )  # fmt: skip
 
@@ -72,7 +72,8 @@ def fusion_name(flow: float, recon: float) -> str:
 def fusions(scores: dict[str, np.ndarray], combiner: ScoreCombiner) -> dict[str, np.ndarray]:
     """The posterior summed with the other scores, each standardised on the validation normals by
     ``combiner``, at every weighting of ``FUSION_WEIGHTS`` (fixed weights: no label used).
-    ``posterior+½flow+recon`` is the package's ``fused`` score."""
+    The weighting with ``FUSED_FLOW_WEIGHT`` (``posterior+½flow+recon``) is the package's ``fused``
+    score."""
     z = combiner.standardised(scores)
     if "posterior" not in z:
         return {}
