@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 
 from flowgmm_ae.data import DEFAULT_DATASET
 from flowgmm_ae.data.splits import CONTAMINATION_MODES, VAL_LABEL_POLICIES
+from flowgmm_ae.data.transforms import FLIP_ROTATE_MODES
 from flowgmm_ae.errors import DEVICES, ConfigError
 from flowgmm_ae.methods import get_method, method_names, score_names
 from flowgmm_ae.metrics import THRESHOLD_POLICIES
@@ -263,6 +264,14 @@ class TrainConfig:
     augment: bool = setting(
         True, "Turn off the random shift / intensity jitter.", "optimisation", flag="--no-augment"
     )
+    flip_rotate: str = setting(
+        "none",
+        "Random flips and quarter turns of training images, besides the shift / jitter: labeled, "
+        "of the labeled anomalies only (more views of the few labels); all, of every training image "
+        "(for images without a preferred orientation, such as skin lesions); none.",
+        "optimisation",
+        choices=FLIP_ROTATE_MODES,
+    )
     pretrain_fraction: float | str = setting(
         "prior",
         "aeflow: first train the encoder and decoder as an autoencoder (1 - SSIM) on the unlabeled "
@@ -476,6 +485,13 @@ class TrainConfig:
             method = get_method(self.method)
         except ValueError as error:
             raise ConfigError(str(error), "method") from None
+        for declared in declared_fields(TrainConfig):
+            allowed = declared.setting.choice_names()
+            value = getattr(self, declared.name)
+            if allowed is not None and value is not None and value not in allowed:
+                raise ConfigError(
+                    f"{declared.name}={value!r} is not one of {', '.join(allowed)}", declared.name
+                )
         self._check_prior_numbers()
         method.check(self)
         score = self.resolved_score()

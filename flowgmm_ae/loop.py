@@ -32,7 +32,7 @@ from flowgmm_ae import distributed
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.data import Split
 from flowgmm_ae.data.base import ImageArray
-from flowgmm_ae.data.transforms import augment
+from flowgmm_ae.data.transforms import augment, flip_rotate
 from flowgmm_ae.errors import FlowgmmAEError
 from flowgmm_ae.evaluation import split_scores, validation_scores
 from flowgmm_ae.io import save_weights, write_csv
@@ -326,6 +326,10 @@ def next_batch(session: Session) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     x = raw
     if s.config.augment:  # on the device: on a GPU the CPU would otherwise be the bottleneck
         x = augment(raw, s.rank_generator)
+    if s.config.flip_rotate == "all":
+        x = flip_rotate(x, s.rank_generator)
+    elif s.config.flip_rotate == "labeled" and len(x_l):
+        x = torch.cat([x[: len(x_u)], flip_rotate(x[len(x_u) :], s.rank_generator)])
     x = x.contiguous(memory_format=torch.channels_last)
     extras: dict[str, Any] = {}
     if s.method.wants_second_view(s.config):

@@ -7,7 +7,7 @@ import torch
 from flowgmm_ae.data import DataError, load_dataset
 from flowgmm_ae.data.medmnist import locate
 from flowgmm_ae.data.synthetic import make_synthetic
-from flowgmm_ae.data.transforms import augment
+from flowgmm_ae.data.transforms import augment, flip_rotate
 
 
 def write_fake_medmnist(path: Path, n: int = 20, train_anomalies: bool = True) -> Path:
@@ -97,6 +97,25 @@ def test_augment_is_seeded_small_and_in_range():
     torch.testing.assert_close(a, b)
     assert a.min() >= 0 and a.max() <= 1 and not torch.equal(a, x)
     assert (a - x).abs().mean() < 0.3
+
+
+def test_flip_rotate_gives_each_image_one_of_the_squares_eight_symmetries():
+    x = torch.rand(64, 3, 8, 8)
+    out = flip_rotate(x, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(out, flip_rotate(x, torch.Generator().manual_seed(0)))
+    symmetries = [
+        lambda t, k=k, m=m: torch.rot90(t.flip(-1) if m else t, k, dims=(-2, -1))
+        for k in range(4)
+        for m in (False, True)
+    ]
+    seen = set()
+    for image, result in zip(x, out, strict=True):
+        matches = [i for i, sym in enumerate(symmetries) if torch.equal(sym(image), result)]
+        assert len(matches) == 1  # random images have no symmetry of their own
+        seen.add(matches[0])
+    assert seen == set(range(8))
+    with pytest.raises(ValueError, match="square"):
+        flip_rotate(torch.rand(2, 1, 8, 6), torch.Generator())
 
 
 def test_download_checks_md5_and_renames_atomically(tmp_path):

@@ -99,6 +99,39 @@ def test_consistency_term_is_logged_and_needs_the_mixture_and_augmentation(tmp_p
         assert caught.value.fields == fields
 
 
+@pytest.mark.parametrize("mode", ["labeled", "all"])
+def test_flip_rotate_turns_the_labeled_or_every_training_image(tmp_path, monkeypatch, mode):
+    import flowgmm_ae.loop as loop
+
+    sizes = []
+    real = loop.flip_rotate
+
+    def recording(images, generator):
+        sizes.append(len(images))
+        return real(images, generator)
+
+    monkeypatch.setattr(loop, "flip_rotate", recording)
+    config = TrainConfig(out=str(tmp_path / "run"), flip_rotate=mode, labeled_batch_size=5, **TINY)
+    train(config)
+    assert sizes  # once per step
+    if mode == "labeled":
+        assert set(sizes) == {5}
+    else:  # the unlabeled batch and the labeled anomalies together
+        assert min(sizes) > 5 and max(sizes) <= config.batch_size + 5
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["flip_rotate"] == mode
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("flip_rotate", "sideways"), ("precision", "fp16"), ("contamination_mode", "Replace")],
+)
+def test_a_value_outside_an_options_choices_is_refused_from_python(tmp_path, field, value):
+    """The command line checks choices itself; TrainConfig must too (fp16 once trained in fp32)."""
+    with pytest.raises(ConfigError, match=f"^{field}='{value}' is not one of") as caught:
+        train(TrainConfig(out=str(tmp_path / "run"), **{**TINY, field: value}))
+    assert caught.value.fields == (field,)
+
+
 def test_auto_score_is_the_fused_score_for_the_labeled_mixture_and_each_baselines_own():
     assert TrainConfig(prior="gmm", labeled_frac=0.05).resolved_score() == "fused"
     assert TrainConfig(prior="gmm", labeled_frac=0.0).resolved_score() == "combined"

@@ -56,3 +56,26 @@ def augment(
         offset = (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1) * intensity_jitter
         images = images * gain.to(device) + offset.to(device)
     return images.clamp(0.0, 1.0)
+
+
+FLIP_ROTATE_MODES = ("none", "labeled", "all")
+
+
+def flip_rotate(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Each image of a (N, C, H, W) square batch under a random one of the eight symmetries of the
+    square (quarter turns, each mirrored or not), drawn from ``generator``.
+
+    More views of the few labeled anomalies than the shift/jitter of :func:`augment` gives, for
+    images whose content has no preferred orientation (skin lesions): every output pixel is an
+    input pixel, nothing is interpolated."""
+    n, _, h, w = images.shape
+    if h != w:
+        raise ValueError(f"flip_rotate needs square images, got {h} x {w}")
+    turns = torch.randint(4, (n,), generator=generator)
+    mirror = torch.randint(2, (n,), generator=generator).bool()
+    out = torch.where(mirror.to(images.device)[:, None, None, None], images.flip(-1), images)
+    for k in (1, 2, 3):
+        chosen = (turns == k).nonzero().flatten().to(images.device)
+        if len(chosen):
+            out[chosen] = torch.rot90(out[chosen], k, dims=(-2, -1))
+    return out
