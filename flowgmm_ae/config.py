@@ -265,10 +265,12 @@ class TrainConfig:
         True, "Turn off the random shift / intensity jitter.", "optimisation", flag="--no-augment"
     )
     flip_rotate: str = setting(
-        "none",
+        "auto",
         "Random flips and quarter turns of training images, besides the shift / jitter: labeled, "
-        "of the labeled anomalies only (more views of the few labels); all, of every training image "
-        "(for images without a preferred orientation, such as skin lesions); none.",
+        "of the labeled anomalies only (more views of the few labels); all, of every training image; "
+        "none; auto: labeled where the training images have no preferred orientation (their mean "
+        "image is nearly unchanged by flips and quarter turns, as for skin lesions), none otherwise "
+        "(chest X-rays).",
         "optimisation",
         choices=FLIP_ROTATE_MODES,
     )
@@ -489,9 +491,8 @@ class TrainConfig:
             allowed = declared.setting.choice_names()
             value = getattr(self, declared.name)
             if allowed is not None and value is not None and value not in allowed:
-                raise ConfigError(
-                    f"{declared.name}={value!r} is not one of {', '.join(allowed)}", declared.name
-                )
+                message = f"{declared.name}={value!r}: choose from {', '.join(allowed)}"
+                raise ConfigError(message, declared.name)
         self._check_prior_numbers()
         method.check(self)
         score = self.resolved_score()

@@ -32,7 +32,7 @@ from flowgmm_ae import distributed
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.data import Split
 from flowgmm_ae.data.base import ImageArray
-from flowgmm_ae.data.transforms import augment, flip_rotate
+from flowgmm_ae.data.transforms import augment, flip_rotate, resolve_flip_rotate
 from flowgmm_ae.errors import FlowgmmAEError
 from flowgmm_ae.evaluation import split_scores, validation_scores
 from flowgmm_ae.io import save_weights, write_csv
@@ -123,6 +123,7 @@ class Session:
     state: LoopState
     run_dir: Path | None = None
     crash_after: int | None = None  # $FLOWGMM_AE_CRASH_AFTER_STEP: a simulated crash, for tests
+    flip_mode: str = "none"  # config.flip_rotate with "auto" resolved from the unlabeled images
 
     @property
     def labeled(self) -> torch.Tensor:
@@ -231,7 +232,16 @@ def start_session(
     return Session(
         method, config, data, device, ctx, model, engine, optimizer, scheduler, feeder,
         generator, rank_generator, steps_per_epoch, passes, labeled_batch, state, run_dir, crash_after,
+        flip_mode=flip_mode(config, data),
     )  # fmt: skip
+
+
+def flip_mode(config: TrainConfig, data: TrainingData) -> str:
+    """The flips the run applies: ``config.flip_rotate``, "auto" decided on (at most 2,000 of) the
+    unlabeled images."""
+    if config.flip_rotate != "auto":
+        return config.flip_rotate
+    return resolve_flip_rotate("auto", data.images[data.unlabeled[:2000]])
 
 
 def initialise(
@@ -326,9 +336,9 @@ def next_batch(session: Session) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     x = raw
     if s.config.augment:  # on the device: on a GPU the CPU would otherwise be the bottleneck
         x = augment(raw, s.rank_generator)
-    if s.config.flip_rotate == "all":
+    if s.flip_mode == "all":
         x = flip_rotate(x, s.rank_generator)
-    elif s.config.flip_rotate == "labeled" and len(x_l):
+    elif s.flip_mode == "labeled" and len(x_l):
         x = torch.cat([x[: len(x_u)], flip_rotate(x[len(x_u) :], s.rank_generator)])
     x = x.contiguous(memory_format=torch.channels_last)
     extras: dict[str, Any] = {}

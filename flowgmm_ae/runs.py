@@ -44,8 +44,8 @@ def train_config_from_record(config: dict[str, Any]) -> TrainConfig:
     ignored; a record without "norm" was trained with :data:`LEGACY_NORM`, one without "pool" on a
     contaminated pool with the mixture marginal, one without "encoder_objective" with the joint
     objective, one without "contamination_mode" on a pool the hidden anomalies were added to, if
-    it had any, one without "pretrain_fraction" without pretraining; "auto" and "prior" are read as
-    the values the run recorded for them)."""
+    it had any, one without "pretrain_fraction" without pretraining, one without "flip_rotate"
+    without flips; "auto" and "prior" are read as the values the run recorded for them)."""
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     options = {k: v for k, v in config.items() if k in known}
     options.setdefault("norm", config.get("model", {}).get("norm", LEGACY_NORM))
@@ -54,6 +54,7 @@ def train_config_from_record(config: dict[str, Any]) -> TrainConfig:
     options.setdefault("encoder_objective", "joint")  # the only objective before it was recorded
     options.setdefault("pretrain_fraction", 0.0)  # no pretraining before the option existed
     options.setdefault("encoder_lr_scale", 1.0)
+    options.setdefault("flip_rotate", "none")  # no flips before the option existed
     for name, value in config.get("resolved", {}).items():  # what "auto" / "prior" stood for then
         if name in options and options[name] in ("auto", "prior"):
             options[name] = value

@@ -25,7 +25,14 @@ from flowgmm_ae.errors import resolve_device
 from flowgmm_ae.estimators import Detector
 from flowgmm_ae.evaluation import evaluate_model, split_scores, validation_scores, write_evaluation
 from flowgmm_ae.io import read_json, write_json
-from flowgmm_ae.loop import CHECKPOINT, FitResult, TrainingError, aucs_with_held_out, local_batch_sizes
+from flowgmm_ae.loop import (
+    CHECKPOINT,
+    FitResult,
+    TrainingError,
+    aucs_with_held_out,
+    flip_mode,
+    local_batch_sizes,
+)
 from flowgmm_ae.methods import get_method
 from flowgmm_ae.metrics import diagnostic_auc
 from flowgmm_ae.plots import plot_training_curve
@@ -94,6 +101,7 @@ def run(config: TrainConfig, resume: bool, device: torch.device, ctx: distribute
         "selected_epoch": fitted.selected_epoch,
         "skipped_steps": sum(row["skipped_steps"] for row in fitted.history),
         "processes": ctx.world_size,
+        "flip_rotate": flip_mode(config, cut.data),  # "auto" as this run decided it
     }
     metrics["labels"] = label_counts(config, cut.split, cut.val_labels)
     metrics["selection"] = selection

@@ -7,7 +7,13 @@ import torch
 from flowgmm_ae.data import DataError, load_dataset
 from flowgmm_ae.data.medmnist import locate
 from flowgmm_ae.data.synthetic import make_synthetic
-from flowgmm_ae.data.transforms import augment, flip_rotate
+from flowgmm_ae.data.transforms import (
+    ORIENTATION_THRESHOLD,
+    augment,
+    flip_rotate,
+    orientation_asymmetry,
+    resolve_flip_rotate,
+)
 
 
 def write_fake_medmnist(path: Path, n: int = 20, train_anomalies: bool = True) -> Path:
@@ -116,6 +122,19 @@ def test_flip_rotate_gives_each_image_one_of_the_squares_eight_symmetries():
     assert seen == set(range(8))
     with pytest.raises(ValueError, match="square"):
         flip_rotate(torch.rand(2, 1, 8, 6), torch.Generator())
+
+
+def test_auto_flips_only_images_without_a_preferred_orientation():
+    generator = torch.Generator().manual_seed(0)
+    noise = torch.rand(200, 1, 16, 16, generator=generator) * 0.2
+    ramp = torch.linspace(0, 1, 16).view(1, 1, 16, 1)  # bright at the bottom, as a body has a top
+    oriented, unoriented = noise + 0.6 * ramp, noise + 0.3
+    assert orientation_asymmetry(oriented) > 2 * ORIENTATION_THRESHOLD
+    assert orientation_asymmetry(unoriented) < ORIENTATION_THRESHOLD / 2
+    assert resolve_flip_rotate("auto", oriented) == "none"
+    assert resolve_flip_rotate("auto", unoriented) == "labeled"
+    assert resolve_flip_rotate("all", oriented) == "all"  # an explicit mode is kept
+    assert orientation_asymmetry(torch.zeros(3, 1, 8, 8)) == 0.0
 
 
 def test_download_checks_md5_and_renames_atomically(tmp_path):

@@ -119,6 +119,31 @@ def test_flip_rotate_turns_the_labeled_or_every_training_image(tmp_path, monkeyp
     else:  # the unlabeled batch and the labeled anomalies together
         assert min(sizes) > 5 and max(sizes) <= config.batch_size + 5
     assert json.loads((tmp_path / "run" / "config.json").read_text())["flip_rotate"] == mode
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["training"]["flip_rotate"] == mode
+
+
+def test_auto_flip_rotate_is_decided_from_the_images_and_recorded(tmp_path, monkeypatch):
+    import flowgmm_ae.loop as loop
+
+    monkeypatch.setattr(loop, "resolve_flip_rotate", lambda mode, images: "none")
+    train(TrainConfig(out=str(tmp_path / "none"), **TINY))
+    monkeypatch.setattr(loop, "resolve_flip_rotate", lambda mode, images: "labeled")
+    train(TrainConfig(out=str(tmp_path / "labeled"), **TINY))
+    for name in ("none", "labeled"):
+        metrics = json.loads((tmp_path / name / "metrics.json").read_text())
+        assert metrics["training"]["flip_rotate"] == name
+        assert json.loads((tmp_path / name / "config.json").read_text())["flip_rotate"] == "auto"
+    # the turned labeled anomalies change what the model learns
+    none = json.loads((tmp_path / "none" / "metrics.json").read_text())
+    labeled = json.loads((tmp_path / "labeled" / "metrics.json").read_text())
+    assert none["test"]["auc"] != labeled["test"]["auc"]
+
+
+def test_a_record_from_before_flip_rotate_reads_as_trained_without_flips():
+    from flowgmm_ae.runs import train_config_from_record
+
+    assert train_config_from_record({"seed": 1}).flip_rotate == "none"
+    assert train_config_from_record({"flip_rotate": "labeled"}).flip_rotate == "labeled"
 
 
 @pytest.mark.parametrize(
@@ -127,7 +152,7 @@ def test_flip_rotate_turns_the_labeled_or_every_training_image(tmp_path, monkeyp
 )
 def test_a_value_outside_an_options_choices_is_refused_from_python(tmp_path, field, value):
     """The command line checks choices itself; TrainConfig must too (fp16 once trained in fp32)."""
-    with pytest.raises(ConfigError, match=f"^{field}='{value}' is not one of") as caught:
+    with pytest.raises(ConfigError, match=f"^{field}='{value}': choose from") as caught:
         train(TrainConfig(out=str(tmp_path / "run"), **{**TINY, field: value}))
     assert caught.value.fields == (field,)
 
