@@ -222,8 +222,11 @@ def cell_identity(config: TrainConfig) -> dict[str, Any]:
 def check_finished_cell(run_dir: Path, wanted: TrainConfig) -> None:
     """Refuse to reuse a finished run folder trained with other options than the grid asks for
     (say, a resumed grid whose --score or --epochs changed): its numbers would be mislabeled."""
-    recorded = train_config_from_record(read_json(run_dir / "config.json"))
-    have, want = cell_identity(recorded), cell_identity(wanted)
+    record = read_json(run_dir / "config.json")
+    have, want = cell_identity(train_config_from_record(record)), cell_identity(wanted)
+    model = record.get("model", {})
+    if "stride" in model and "in_channels" in model:  # a default stride as built, and as it would be
+        have["stride"], want["stride"] = model["stride"], wanted.resolved_stride(model["in_channels"])
     if wanted.n_labeled is None:  # a fraction's budget: the record holds the count it drew
         have.pop("n_labeled"), want.pop("n_labeled")
     differ = {name: (have.get(name), want[name]) for name in want if have.get(name) != want[name]}

@@ -29,7 +29,7 @@ from flowgmm_ae.io import write_csv
 from flowgmm_ae.methods import baseline_names as baseline_names_registered
 from flowgmm_ae.priors import prior_names
 from flowgmm_ae.reports import format_data_info, format_metrics_table
-from flowgmm_ae.runs import read_config, train_config_from_record
+from flowgmm_ae.runs import built_config, read_config
 from flowgmm_ae.runtime import keep_freed_memory
 from flowgmm_ae.schema import declared_fields
 from flowgmm_ae.training import TrainConfig, train
@@ -91,7 +91,7 @@ def _resume(ctx: click.Context, run_dir: str, progress: bool) -> None:
             "--resume continues the run with its own options; ignoring "
             + ", ".join("--" + name.replace("_", "-") for name in ignored)
         )
-    config = _run(lambda: train_config_from_record(read_config(run_dir)))
+    config = _run(lambda: built_config(read_config(run_dir)))
     _report(_run(lambda: train(dataclasses.replace(config, out=run_dir, progress=progress), resume=True)))
 
 

@@ -186,8 +186,8 @@ class TrainConfig:
     # --- model -----------------------------------------------------------------------------------
     stride: int | None = setting(
         None,
-        "Encoder down-sampling factor (power of 2); default: image-size / 4, a 4 x 4 latent (chosen "
-        "on validation AUC at 128 px).",
+        "Encoder down-sampling factor (power of 2); default: a 4 x 4 latent, and 8 x 8 for AE-FLOW "
+        "on colour images (chosen on validation AUC).",
         "model",
         low=1,
     )
@@ -388,16 +388,22 @@ class TrainConfig:
         """The pool objective in force: ``pool`` once ε > 0 (or the weights are learned), else "normal"."""
         return self.pool if self.pool_contamination() > 0 or self.learn_weights else "normal"
 
-    def resolved_stride(self) -> int:
+    def resolved_stride(self, in_channels: int) -> int:
+        """``stride``, or the default for images of ``in_channels`` channels: the largest power of
+        two that divides the image size and leaves a latent no smaller than the method's
+        ``latent_side`` (4 x 4 on grey images; AE-FLOW: 8 x 8 on colour ones)."""
         if self.stride is not None:
             return self.stride
         if self.encoder == "wrn50":
             return 16
-        # A 4 × 4 latent at every size: at 128 px on ChestXRay2017 stride 16 (8 × 8) stayed at
-        # validation AUC 0.48 after 10 epochs, stride 32 (4 × 4) reached 0.77 (benchmarks/README.md).
-        # The largest power of two that divides the image size and leaves a latent of side ≥ 4.
+        # Grey: a 4 × 4 latent at every size; at 128 px on ChestXRay2017 stride 16 (8 × 8) stayed
+        # at validation AUC 0.48 after 10 epochs, stride 32 (4 × 4) reached 0.77
+        # (benchmarks/README.md), and at 32 px 8 × 8 lost about 0.1 on both chest X-ray sets
+        # (docs/results.md). Colour images carry three values per pixel.
+        grey_side, colour_side = get_method(self.method).latent_side
+        min_side = colour_side if in_channels >= 3 else grey_side
         stride = 1
-        while stride * 2 <= self.image_size // 4 and self.image_size % (stride * 2) == 0:
+        while stride * 2 <= self.image_size // min_side and self.image_size % (stride * 2) == 0:
             stride *= 2
         return stride
 
@@ -406,7 +412,7 @@ class TrainConfig:
             in_channels=in_channels,
             image_size=self.image_size,
             latent_channels=self.latent_channels,
-            stride=self.resolved_stride(),
+            stride=self.resolved_stride(in_channels),
             base_width=self.base_width,
             flow_steps=self.flow_steps,
             flow_hidden=self.flow_hidden,

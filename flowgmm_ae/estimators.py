@@ -30,7 +30,7 @@ from flowgmm_ae.loop import FitResult, TrainingData, fit
 from flowgmm_ae.methods import Method, get_method
 from flowgmm_ae.metrics import choose_threshold, fit_temperature, sigmoid
 from flowgmm_ae.protocol import apply_protocol
-from flowgmm_ae.runs import RunFolderError, read_config, train_config_from_record
+from flowgmm_ae.runs import RunFolderError, built_config, read_config, train_config_from_record
 from flowgmm_ae.scoring import ScoreCombiner
 
 DETECTOR_FILE = "detector.json"
@@ -368,6 +368,8 @@ class Detector:
     def state(self) -> dict[str, Any]:
         """What besides the weights a fitted detector needs to score (the JSON of :meth:`save`)."""
         config = self._fitted_config()
+        # The stride as built: its default depends on the channels and may change between releases.
+        config = dataclasses.replace(config, stride=config.resolved_stride(self.in_channels_))
         return {
             "config": dataclasses.asdict(config),
             "in_channels": self.in_channels_,
@@ -445,7 +447,10 @@ def _saved_state(path: Path) -> dict[str, Any]:
     metrics.json."""
     if (path / DETECTOR_FILE).is_file():
         state = read_json(path / DETECTOR_FILE)
-        state["config"] = dataclasses.asdict(train_config_from_record(state["config"]))
+        config = train_config_from_record(state["config"])
+        if config.stride is None:  # saved before the stride was recorded: grey images' default
+            config = dataclasses.replace(config, stride=config.resolved_stride(in_channels=1))
+        state["config"] = dataclasses.asdict(config)
         return state
     if not (path / "metrics.json").is_file():
         raise RunFolderError(
@@ -454,7 +459,7 @@ def _saved_state(path: Path) -> dict[str, Any]:
     record, metrics = read_config(path), read_json(path / "metrics.json")
     score = metrics["score"]
     return {
-        "config": dataclasses.asdict(train_config_from_record(record)),
+        "config": dataclasses.asdict(built_config(record)),
         "in_channels": record["model"]["in_channels"],
         "score": score,
         "threshold": metrics["scores"][score]["val"]["threshold"],

@@ -54,6 +54,8 @@ class Method:
     uses_priors: bool = False
     # Share of the run's optimiser steps spent in :meth:`pretrain` before the first step (0: none).
     pretrain_fraction: float = 0.0
+    # Side of the default latent (TrainConfig.resolved_stride) for grey and for colour images.
+    latent_side: tuple[int, int] = (4, 4)
 
     def uses_labels(self, config: TrainConfig) -> bool:
         return True

@@ -65,6 +65,15 @@ def train_config_from_record(config: dict[str, Any]) -> TrainConfig:
     return TrainConfig(**options)
 
 
+def built_config(config: dict[str, Any]) -> TrainConfig:
+    """:func:`train_config_from_record` with the stride the run's model was built with: a default
+    stride depends on the images' channels, and its rule has changed between releases."""
+    train_config = train_config_from_record(config)
+    if train_config.stride is None and "stride" in config.get("model", {}):
+        train_config = dataclasses.replace(train_config, stride=config["model"]["stride"])
+    return train_config
+
+
 def load_model(
     run_dir: str | Path, weights: str = "model.safetensors"
 ) -> tuple[torch.nn.Module, dict[str, Any]]:
@@ -74,7 +83,7 @@ def load_model(
     path = run_dir / weights
     if not path.is_file():
         raise RunFolderError(f"{run_dir} has no {weights}: the run did not finish (or was moved)")
-    train_config = train_config_from_record(config)
+    train_config = built_config(config)
     model = get_method(train_config.method).build(train_config, config["model"]["in_channels"])
     try:
         load_weights(model, path)

@@ -103,6 +103,29 @@ def test_save_and_load_give_identical_scores(fitted, arrays, tmp_path):
     )
 
 
+def test_colour_images_get_the_wider_default_latent_and_every_saved_stride_reloads(tmp_path):
+    rng = np.random.default_rng(0)
+    normal = rng.random((40, 3, 16, 16), dtype=np.float32) * 0.5
+    anomalous = rng.random((8, 3, 16, 16), dtype=np.float32) * 0.5 + 0.5
+    x_test = rng.random((6, 3, 16, 16), dtype=np.float32)
+    colour = FlowGMMAE(**{**MODEL, "stride": None}).fit_with_anomalies(normal, anomalous)
+    assert colour.model_.config.stride == 2  # an 8 x 8 latent at 16 px; grey images get 4 x 4
+    colour.save(tmp_path / "colour")
+    saved = json.loads((tmp_path / "colour" / "detector.json").read_text())
+    assert saved["config"]["stride"] == 2  # recorded as built, not as "the default"
+    loaded = Detector.load(tmp_path / "colour")
+    np.testing.assert_array_equal(loaded.decision_function(x_test), colour.decision_function(x_test))
+    # A detector saved before the stride was recorded was built with the grey images' default.
+    older = FlowGMMAE(**{**MODEL, "stride": 4}).fit_with_anomalies(normal, anomalous)
+    older.save(tmp_path / "older")
+    state = json.loads((tmp_path / "older" / "detector.json").read_text())
+    state["config"]["stride"] = None
+    (tmp_path / "older" / "detector.json").write_text(json.dumps(state))
+    loaded = Detector.load(tmp_path / "older")
+    assert loaded.model_.config.stride == 4
+    np.testing.assert_array_equal(loaded.decision_function(x_test), older.decision_function(x_test))
+
+
 def test_the_fused_score_is_the_sum_of_the_parts_standardised_on_validation_normals(fitted, synthetic):
     scores = fitted.scores(synthetic.test.images)
     val = fitted.scores(synthetic.val.images)

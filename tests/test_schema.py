@@ -10,13 +10,15 @@ import json
 import click
 import pytest
 from click.testing import CliRunner
-from tiny import tiny_cli_args
+from tiny import TINY, tiny_cli_args
 
-from flowgmm_ae.ablation import cell_identity
+from flowgmm_ae.ablation import cell_identity, check_finished_cell
 from flowgmm_ae.cli import main, make_ablate_command, make_train_command
 from flowgmm_ae.config import TrainConfig
+from flowgmm_ae.errors import FlowgmmAEError
 from flowgmm_ae.runs import collect_runs
 from flowgmm_ae.schema import GROUPS, cell_fields, declared_fields, setting
+from flowgmm_ae.training import train
 
 # A field a developer might add tomorrow, declared as every field is.
 Extended = dataclasses.make_dataclass(
@@ -123,6 +125,18 @@ def test_a_resumed_grid_with_another_option_reuses_no_cell_silently(tmp_path, op
     assert resumed.exit_code != 0 and "done, reused" not in resumed.output
     field = option.lstrip("-")
     assert f"was trained with {field}=" in resumed.output and "use another --out" in resumed.output
+
+
+def test_a_finished_cell_built_with_another_default_stride_is_not_reused(tmp_path):
+    options = {**TINY, "stride": None, "out": str(tmp_path / "run")}
+    train(TrainConfig(**options))
+    check_finished_cell(tmp_path / "run", TrainConfig(**options))  # the same default: reused
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["stride"] is None and record["model"]["stride"] == 4
+    record["model"]["stride"] = 2  # as if the default had built another latent then
+    (tmp_path / "run" / "config.json").write_text(json.dumps(record))
+    with pytest.raises(FlowgmmAEError, match="stride=2 \\(grid: 4\\)"):
+        check_finished_cell(tmp_path / "run", TrainConfig(**options))
 
 
 def test_every_command_defaults_to_the_same_device():

@@ -69,11 +69,17 @@ def test_default_stride_gives_a_small_latent_and_a_valid_model():
     from flowgmm_ae.config import TrainConfig
 
     sizes = (16, 28, 32, 64, 96, 128, 256)
-    strides = {size: TrainConfig(image_size=size).resolved_stride() for size in sizes}
-    assert strides == {16: 4, 28: 4, 32: 8, 64: 16, 96: 16, 128: 32, 256: 64}
-    for size in strides:
-        TrainConfig(image_size=size).model_config(in_channels=1).validate()
-    assert TrainConfig(image_size=128, encoder="wrn50").resolved_stride() == 16
+    grey = {size: TrainConfig(image_size=size).resolved_stride(in_channels=1) for size in sizes}
+    assert grey == {16: 4, 28: 4, 32: 8, 64: 16, 96: 16, 128: 32, 256: 64}  # 4 x 4 latents
+    colour = {size: TrainConfig(image_size=size).resolved_stride(in_channels=3) for size in sizes}
+    assert colour == {16: 2, 28: 2, 32: 4, 64: 8, 96: 8, 128: 16, 256: 32}  # 8 x 8 latents (7 x 7)
+    for size in sizes:
+        for channels in (1, 3):
+            TrainConfig(image_size=size).model_config(in_channels=channels).validate()
+    assert TrainConfig(image_size=128, encoder="wrn50").resolved_stride(in_channels=3) == 16
+    for baseline in ("ae", "deepsad", "devnet", "supervised"):  # they keep 4 x 4 on colour images
+        assert TrainConfig(method=baseline, image_size=32).resolved_stride(in_channels=3) == 8
+    assert TrainConfig(image_size=32, stride=2).resolved_stride(in_channels=1) == 2
 
 
 def test_class_weight_is_logged_and_needs_the_mixture(tmp_path):
