@@ -34,7 +34,7 @@ from flowgmm_ae.methods import MIXTURE_TERMS, get_method, prior_method_name
 from flowgmm_ae.metrics import evaluate, resampled_aucs
 from flowgmm_ae.plots import plot_auc_vs_labels, plot_roc, plot_score_histograms
 from flowgmm_ae.priors import prior_entry, prior_names
-from flowgmm_ae.runs import score_diagnostics, train_config_from_record
+from flowgmm_ae.runs import built_config, score_diagnostics
 from flowgmm_ae.schema import declared_fields, prior_only_fields
 from flowgmm_ae.training import TrainConfig, train
 
@@ -223,10 +223,10 @@ def check_finished_cell(run_dir: Path, wanted: TrainConfig) -> None:
     """Refuse to reuse a finished run folder trained with other options than the grid asks for
     (say, a resumed grid whose --score or --epochs changed): its numbers would be mislabeled."""
     record = read_json(run_dir / "config.json")
-    have, want = cell_identity(train_config_from_record(record)), cell_identity(wanted)
-    model = record.get("model", {})
-    if "stride" in model and "in_channels" in model:  # a default stride as built, and as it would be
-        have["stride"], want["stride"] = model["stride"], wanted.resolved_stride(model["in_channels"])
+    have, want = cell_identity(built_config(record)), cell_identity(wanted)
+    in_channels = record.get("model", {}).get("in_channels")
+    if in_channels is not None:  # the stride as built against the one the grid would build now
+        want["stride"] = wanted.resolved_stride(in_channels)
     if wanted.n_labeled is None:  # a fraction's budget: the record holds the count it drew
         have.pop("n_labeled"), want.pop("n_labeled")
     differ = {name: (have.get(name), want[name]) for name in want if have.get(name) != want[name]}
