@@ -9,7 +9,8 @@ filter by any column: every TrainConfig field, ``method`` (a prior's display nam
     python benchmarks/tables.py summary SOURCE... [--by method,labeled_frac] [--metric auc]
     python benchmarks/tables.py paired SOURCE... --reference method=cnn [--by labeled_frac]
     # SOURCE: an ablate folder, a folder of run folders, or a results.csv; --where FIELD=VALUE
-    # keeps the rows that match, --where FIELD!=VALUE the rows that do not
+    # keeps the rows that match, --where FIELD!=VALUE the rows that do not; SOURCE#FIELD=VALUE
+    # (several joined by '#') filters that source's rows only, e.g. another grid's method=ae
     python benchmarks/tables.py paired SOURCE... --reference method=cnn --bootstrap 1000
     python benchmarks/tables.py paired SOURCE... --melt test_auc_best_val,test_auc_last \
         --reference measure=test_auc_best_val --metric value   # two columns of the same runs
@@ -53,24 +54,32 @@ def _number(text: str) -> Any:
 
 def load_rows(sources: Iterable[str]) -> list[dict[str, Any]]:
     """Rows of every source: a CSV file (of ablate's results.csv, one row per run: its first
-    threshold policy), or run folders."""
+    threshold policy), or run folders; ``SOURCE#FIELD=VALUE#...`` keeps only that source's rows
+    that match (as ``--where`` does for every source)."""
     rows: list[dict[str, Any]] = []
-    for source in map(Path, sources):
-        csv_file = source if source.suffix == ".csv" else source / "results.csv"
-        if source.suffix == ".csv" or (csv_file.is_file() and not list(source.rglob("*/metrics.json"))):
-            with open(csv_file, newline="") as handle:
-                seen: set[str] = set()
-                for row in csv.DictReader(handle):
-                    # ablate's results.csv has a row per threshold policy: keep a run's first
-                    if "threshold_policy" in row and row.get("run") in seen:
-                        continue
-                    seen.add(row.get("run", ""))
-                    values = {k: _number(v) for k, v in row.items()}
-                    if "minutes" not in values and isinstance(values.get("wall_s"), float):
-                        values["minutes"] = values["wall_s"] / 60  # as collect_runs names it
-                    rows.append(values)
-        else:
-            rows += collect_runs([source])
+    for item in sources:
+        path, *where = item.split("#")
+        rows += _filtered(_source_rows(Path(path)), where)
+    return rows
+
+
+def _source_rows(source: Path) -> list[dict[str, Any]]:
+    """The rows of one source, unfiltered."""
+    csv_file = source if source.suffix == ".csv" else source / "results.csv"
+    if source.suffix != ".csv" and (not csv_file.is_file() or list(source.rglob("*/metrics.json"))):
+        return collect_runs([source])
+    rows: list[dict[str, Any]] = []
+    with open(csv_file, newline="") as handle:
+        seen: set[str] = set()
+        for row in csv.DictReader(handle):
+            # ablate's results.csv has a row per threshold policy: keep a run's first
+            if "threshold_policy" in row and row.get("run") in seen:
+                continue
+            seen.add(row.get("run", ""))
+            values = {k: _number(v) for k, v in row.items()}
+            if "minutes" not in values and isinstance(values.get("wall_s"), float):
+                values["minutes"] = values["wall_s"] / 60  # as collect_runs names it
+            rows.append(values)
     return rows
 
 

@@ -78,3 +78,14 @@ def test_where_keeps_matching_rows_and_drops_excluded_ones(tmp_path):
     kept = summary("method!=ae-flow")
     assert "| cnn |" in kept and "| ae |" in kept and "ae-flow" not in kept
     assert "| cnn |" not in summary("method=ae") and "| ae |" in summary("method=ae")
+
+
+def test_a_source_filter_keeps_rows_of_that_source_only(tmp_path):
+    new, old = tmp_path / "new.csv", tmp_path / "old.csv"
+    new.write_text("method,seed,auc\nflowgmm-ae,0,0.9\ncnn,0,0.7\n")
+    old.write_text("method,seed,auc\nflowgmm-ae,0,0.5\nae,0,0.8\n")
+    command = [sys.executable, str(SCRIPT), "summary", str(new), f"{old}#method=ae", "--by", "method"]
+    table = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    # the old grid's flowgmm-ae run is left out, its autoencoder run kept
+    assert "| flowgmm-ae | 1 | 0.900 ± 0.000 |" in table
+    assert "| ae | 1 | 0.800 ± 0.000 |" in table and "| cnn | 1 |" in table
