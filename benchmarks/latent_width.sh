@@ -3,7 +3,8 @@
 # them? The Gaussian prior's defaults (a pretrained encoder) with --stride 4, an 8 x 8 latent at
 # 32 px instead of the default 4 x 4, three seeds, no labels; paired with the defaults' runs of
 # benchmarks/pretraining_unsupervised.sh. DATASET picks the data set (isic2018 by default), OUT the
-# folder; extra arguments go to ablate. Then:
+# folder; extra arguments go to ablate (`--priors gmm --labeled-fracs 0.05` for flowgmm-ae, paired
+# with benchmarks/fused_score.sh's runs). Then:
 #   FLOWGMM_AE_DATA=../shared/data bash benchmarks/latent_width.sh
 #   python benchmarks/tables.py paired benchmarks/results/latent_width_isic2018/results.csv \
 #     benchmarks/results/pretraining_unsupervised_isic2018/results.csv --reference stride= --by "" \
