@@ -191,10 +191,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "auc_vs_minutes")
     parser.add_argument("--results", type=Path, default=RESULTS, help="Folder of the grids' tables.")
     args = parser.parse_args()
-    points, missing = [], []
+    points: list[dict[str, Any]] = []
+    missing: list[Source] = []
     for source in _sources():
         found = point(source, args.results)
-        (points.append(found) if found else missing.append(source))
+        if found:
+            points.append(found)
+        else:
+            missing.append(source)
     if not points:
         sys.exit(f"no results found under {args.results}")
     args.out.mkdir(parents=True, exist_ok=True)
