@@ -139,7 +139,8 @@ def anomaly_maps(
     model: AEFlow, images: torch.Tensor, device: str | torch.device = "cpu"
 ) -> dict[str, torch.Tensor]:
     """Per-pixel maps (B, H, W): the flow map (−log N(z'; μ₀, σ₀) per latent location, summed over
-    channels, upsampled bilinearly to the image) and the absolute reconstruction residual."""
+    channels, upsampled bilinearly to the image) and the absolute reconstruction residual. On skin
+    lesions the flow map follows the lesion and the residual does not (docs/results.md)."""
     was_training = model.training
     model.eval()
     x = images.to(device)
