@@ -368,8 +368,12 @@ class Detector:
     def state(self) -> dict[str, Any]:
         """What besides the weights a fitted detector needs to score (the JSON of :meth:`save`)."""
         config = self._fitted_config()
-        # The stride as built: its default depends on the channels and may change between releases.
-        config = dataclasses.replace(config, stride=config.resolved_stride(self.in_channels_))
+        # The latent as built: its defaults depend on the channels and may change between releases.
+        config = dataclasses.replace(
+            config,
+            stride=config.resolved_stride(self.in_channels_),
+            latent_channels=config.resolved_latent_channels(self.in_channels_),
+        )
         return {
             "config": dataclasses.asdict(config),
             "in_channels": self.in_channels_,
@@ -450,6 +454,9 @@ def _saved_state(path: Path) -> dict[str, Any]:
         config = train_config_from_record(state["config"])
         if config.stride is None:  # saved before the stride was recorded: grey images' default
             config = dataclasses.replace(config, stride=config.resolved_stride(in_channels=1))
+        if config.latent_channels is None:  # recorded as built since it has had a default; a guard
+            channels = config.resolved_latent_channels(state["in_channels"])
+            config = dataclasses.replace(config, latent_channels=channels)
         state["config"] = dataclasses.asdict(config)
         return state
     if not (path / "metrics.json").is_file():

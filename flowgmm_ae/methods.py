@@ -56,6 +56,8 @@ class Method:
     pretrain_fraction: float = 0.0
     # Side of the default latent (TrainConfig.resolved_stride) for grey and for colour images.
     latent_side: tuple[int, int] = (4, 4)
+    # Channels of the default latent (TrainConfig.resolved_latent_channels).
+    latent_channels: int = 16
 
     def uses_labels(self, config: TrainConfig) -> bool:
         return True
@@ -68,6 +70,11 @@ class Method:
     def auto_score(self, config: TrainConfig) -> str:
         """The score ``score="auto"`` (the default) means for this configuration."""
         return self.default_score
+
+    def default_latent_channels(self, config: TrainConfig, in_channels: int) -> int:
+        """Channels of the latent when ``latent_channels`` is not given (default: the method's
+        ``latent_channels``)."""
+        return self.latent_channels
 
     def run_name(self, config: TrainConfig) -> str:
         """Short name of a run of this method, used in run-folder names."""

@@ -66,11 +66,13 @@ def train_config_from_record(config: dict[str, Any]) -> TrainConfig:
 
 
 def built_config(config: dict[str, Any]) -> TrainConfig:
-    """:func:`train_config_from_record` with the stride the run's model was built with: a default
-    stride depends on the images' channels, and its rule has changed between releases."""
+    """:func:`train_config_from_record` with the latent the run's model was built with: the default
+    stride and channels depend on the images' channels, and their rules change between releases."""
     train_config = train_config_from_record(config)
-    if train_config.stride is None and "stride" in config.get("model", {}):
-        train_config = dataclasses.replace(train_config, stride=config["model"]["stride"])
+    built = config.get("model", {})
+    for name in ("stride", "latent_channels"):
+        if getattr(train_config, name) is None and name in built:
+            train_config = dataclasses.replace(train_config, **{name: built[name]})
     return train_config
 
 

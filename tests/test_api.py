@@ -108,11 +108,13 @@ def test_colour_images_get_the_wider_default_latent_and_every_saved_stride_reloa
     normal = rng.random((40, 3, 16, 16), dtype=np.float32) * 0.5
     anomalous = rng.random((8, 3, 16, 16), dtype=np.float32) * 0.5 + 0.5
     x_test = rng.random((6, 3, 16, 16), dtype=np.float32)
-    colour = FlowGMMAE(**{**MODEL, "stride": None}).fit_with_anomalies(normal, anomalous)
+    defaults = {**MODEL, "stride": None, "latent_channels": None}
+    colour = FlowGMMAE(**defaults).fit_with_anomalies(normal, anomalous)
     assert colour.model_.config.stride == 2  # an 8 x 8 latent at 16 px; grey images get 4 x 4
     colour.save(tmp_path / "colour")
     saved = json.loads((tmp_path / "colour" / "detector.json").read_text())
     assert saved["config"]["stride"] == 2  # recorded as built, not as "the default"
+    assert saved["config"]["latent_channels"] == colour.model_.config.latent_channels == 64
     loaded = Detector.load(tmp_path / "colour")
     np.testing.assert_array_equal(loaded.decision_function(x_test), colour.decision_function(x_test))
     # A detector saved before the stride was recorded was built with the grey images' default.

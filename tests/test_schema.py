@@ -16,7 +16,7 @@ from flowgmm_ae.ablation import cell_identity, check_finished_cell
 from flowgmm_ae.cli import main, make_ablate_command, make_train_command
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.errors import FlowgmmAEError
-from flowgmm_ae.runs import collect_runs
+from flowgmm_ae.runs import built_config, collect_runs
 from flowgmm_ae.schema import GROUPS, cell_fields, declared_fields, setting
 from flowgmm_ae.training import train
 
@@ -136,6 +136,19 @@ def test_a_finished_cell_built_with_another_default_stride_is_not_reused(tmp_pat
     record["model"]["stride"] = 2  # as if the default had built another latent then
     (tmp_path / "run" / "config.json").write_text(json.dumps(record))
     with pytest.raises(FlowgmmAEError, match="stride=2 \\(grid: 4\\)"):
+        check_finished_cell(tmp_path / "run", TrainConfig(**options))
+
+
+def test_a_finished_cell_built_with_other_default_latent_channels_is_not_reused(tmp_path):
+    options = {**TINY, "latent_channels": None, "out": str(tmp_path / "run")}
+    train(TrainConfig(**options))
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["latent_channels"] is None and record["model"]["latent_channels"] == 64
+    check_finished_cell(tmp_path / "run", TrainConfig(**options))  # the same default: reused
+    assert built_config(record).latent_channels == 64  # reloads with the channels it was built with
+    record["model"]["latent_channels"] = 16  # as if an earlier default had built it
+    (tmp_path / "run" / "config.json").write_text(json.dumps(record))
+    with pytest.raises(FlowgmmAEError, match="latent_channels=16 \\(grid: 64\\)"):
         check_finished_cell(tmp_path / "run", TrainConfig(**options))
 
 

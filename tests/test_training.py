@@ -82,6 +82,20 @@ def test_default_stride_gives_a_small_latent_and_a_valid_model():
     assert TrainConfig(image_size=32, stride=2).resolved_stride(in_channels=1) == 2
 
 
+def test_the_mixture_alone_gets_64_latent_channels():
+    from flowgmm_ae.config import TrainConfig
+
+    def channels(in_channels: int, **options) -> int:
+        return TrainConfig(**options).model_config(in_channels).latent_channels
+
+    assert channels(1) == channels(3) == 64  # flowgmm-ae
+    unsupervised = {"prior": "gaussian", "labeled_frac": 0.0}
+    assert channels(1, **unsupervised) == channels(3, **unsupervised) == 16
+    for baseline in ("ae", "cnn", "deepsad", "devnet", "supervised"):
+        assert channels(1, method=baseline) == 16
+    assert channels(1, latent_channels=8) == channels(3, latent_channels=8) == 8
+
+
 def test_class_weight_is_logged_and_needs_the_mixture(tmp_path):
     result = train(TrainConfig(out=str(tmp_path / "run"), class_weight=1.0, **TINY))
     assert result.history[0]["class_ce"] > 0
