@@ -46,6 +46,12 @@ MIN_COVER, MAX_COVER = 0.05, 0.80
 MAP_NAMES = ("flow", "residual", "residual_z", "fused", "centre", "flow_mean")
 
 
+def centre_map(height: int, width: int) -> np.ndarray:
+    """(H, W): minus each pixel's distance from the image centre (the centre ranks highest)."""
+    rows, cols = np.indices((height, width))
+    return -np.hypot(rows - (height - 1) / 2, cols - (width - 1) / 2)
+
+
 def proxy_lesion_mask(image: np.ndarray) -> np.ndarray | None:
     """(H, W) bool: the darker intensity cluster's part nearest the centre, or None where the
     proxy covers too little or too much of the image to outline a lesion."""
@@ -55,17 +61,10 @@ def proxy_lesion_mask(image: np.ndarray) -> np.ndarray | None:
     parts, count = ndimage.label(dark)
     if count == 0:
         return None
-    h, w = grey.shape
-    rows, cols = np.indices((h, w))
-    centre_distance = np.hypot(rows - (h - 1) / 2, cols - (w - 1) / 2)
+    centre_distance = -centre_map(*grey.shape)
     nearest = min(range(1, count + 1), key=lambda part: centre_distance[parts == part].min())
     mask = ndimage.binary_fill_holes(parts == nearest)
     return mask if MIN_COVER <= mask.mean() <= MAX_COVER else None
-
-
-def centre_map(height: int, width: int) -> np.ndarray:
-    rows, cols = np.indices((height, width))
-    return -np.hypot(rows - (height - 1) / 2, cols - (width - 1) / 2)
 
 
 def model_maps(model: torch.nn.Module, images: torch.Tensor, batch: int = 256) -> dict[str, np.ndarray]:

@@ -227,8 +227,7 @@ def check_finished_cell(run_dir: Path, wanted: TrainConfig) -> None:
     in_channels = record.get("model", {}).get("in_channels")
     if in_channels is not None:  # the latent as built against the one the grid would build now
         want["stride"] = wanted.resolved_stride(in_channels)
-    # Records that predate in_channels are of grey images.
-    want["latent_channels"] = wanted.resolved_latent_channels(in_channels or 1)
+    want["latent_channels"] = wanted.resolved_latent_channels()
     if wanted.n_labeled is None:  # a fraction's budget: the record holds the count it drew
         have.pop("n_labeled"), want.pop("n_labeled")
     differ = {name: (have.get(name), want[name]) for name in want if have.get(name) != want[name]}

@@ -53,7 +53,7 @@ class AEFlowMethod(Method):
         has_labels = config.labeled_frac > 0 or (config.n_labeled or 0) > 0
         return "fused" if self.uses_labels(config) and has_labels else "combined"
 
-    def default_latent_channels(self, config: TrainConfig, in_channels: int) -> int:
+    def default_latent_channels(self, config: TrainConfig) -> int:
         return prior_entry(config.prior).latent_channels
 
     def run_name(self, config: TrainConfig) -> str:

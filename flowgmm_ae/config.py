@@ -413,17 +413,17 @@ class TrainConfig:
             stride *= 2
         return stride
 
-    def resolved_latent_channels(self, in_channels: int) -> int:
-        """``latent_channels``, or the method's default for images of ``in_channels`` channels."""
+    def resolved_latent_channels(self) -> int:
+        """``latent_channels``, or the method's default for this configuration."""
         if self.latent_channels is not None:
             return self.latent_channels
-        return get_method(self.method).default_latent_channels(self, in_channels)
+        return get_method(self.method).default_latent_channels(self)
 
     def model_config(self, in_channels: int) -> ModelConfig:
         return ModelConfig(
             in_channels=in_channels,
             image_size=self.image_size,
-            latent_channels=self.resolved_latent_channels(in_channels),
+            latent_channels=self.resolved_latent_channels(),
             stride=self.resolved_stride(in_channels),
             base_width=self.base_width,
             flow_steps=self.flow_steps,

@@ -372,7 +372,7 @@ class Detector:
         config = dataclasses.replace(
             config,
             stride=config.resolved_stride(self.in_channels_),
-            latent_channels=config.resolved_latent_channels(self.in_channels_),
+            latent_channels=config.resolved_latent_channels(),
         )
         return {
             "config": dataclasses.asdict(config),
@@ -454,9 +454,6 @@ def _saved_state(path: Path) -> dict[str, Any]:
         config = train_config_from_record(state["config"])
         if config.stride is None:  # saved before the stride was recorded: grey images' default
             config = dataclasses.replace(config, stride=config.resolved_stride(in_channels=1))
-        if config.latent_channels is None:  # recorded as built since it has had a default; a guard
-            channels = config.resolved_latent_channels(state["in_channels"])
-            config = dataclasses.replace(config, latent_channels=channels)
         state["config"] = dataclasses.asdict(config)
         return state
     if not (path / "metrics.json").is_file():

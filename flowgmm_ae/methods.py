@@ -71,7 +71,7 @@ class Method:
         """The score ``score="auto"`` (the default) means for this configuration."""
         return self.default_score
 
-    def default_latent_channels(self, config: TrainConfig, in_channels: int) -> int:
+    def default_latent_channels(self, config: TrainConfig) -> int:
         """Channels of the latent when ``latent_channels`` is not given (default: the method's
         ``latent_channels``)."""
         return self.latent_channels
