@@ -35,14 +35,15 @@ View = Callable[[torch.Tensor], torch.Tensor]
 
 
 def shifted(dx: float, dy: float) -> View:
-    """Translation by (dx, dy) pixels, edges repeated: the training augmentation's shift, fixed."""
+    """Content moved right by ``dx`` and down by ``dy`` pixels, edges repeated: the training
+    augmentation's shift, fixed (every view set holds both signs, so the direction is moot)."""
 
     def view(images: torch.Tensor) -> torch.Tensor:
         n, _, h, w = images.shape
         theta = torch.zeros(n, 2, 3)
         theta[:, 0, 0] = theta[:, 1, 1] = 1.0
-        theta[:, 0, 2] = dx * 2 / w
-        theta[:, 1, 2] = dy * 2 / h
+        theta[:, 0, 2] = -dx * 2 / w  # the grid says where each output pixel samples from
+        theta[:, 1, 2] = -dy * 2 / h
         grid = F.affine_grid(theta, list(images.shape), align_corners=False)
         return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
