@@ -5,8 +5,8 @@
 # runs of the README's table (same seeds, same labeled images). DATASET picks the data set
 # (pneumoniamnist by default), OUT the folder; extra arguments go to ablate.
 #   FLOWGMM_AE_DATA=../shared/data DATASET=isic2018 bash benchmarks/deepsad_channels.sh
-# The table commands: benchmarks/results/deepsad_channels/README.md. About 6 (PneumoniaMNIST),
-# 7 (ChestXRay2017) and 12 (ISIC 2018) minutes on 2 CPU cores.
+# The table commands: benchmarks/results/deepsad_channels/README.md. About 5 (PneumoniaMNIST),
+# 5 (ChestXRay2017) and 15 (ISIC 2018) minutes on 2 CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dataset="${DATASET:-pneumoniamnist}"
