@@ -1,21 +1,14 @@
 """benchmarks/map_localisation.py: the proxy lesion outline and the references it is measured against."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from benchmark_scripts import load_benchmark
 from sklearn.metrics import roc_auc_score
-
-SCRIPT = Path(__file__).parent.parent / "benchmarks" / "map_localisation.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("map_localisation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("map_localisation")
 
 
 def _disc(size: int, centre: tuple[float, float], radius: float) -> np.ndarray:

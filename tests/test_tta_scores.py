@@ -1,21 +1,14 @@
 """benchmarks/tta_scores.py: the views it averages over are the ones it names."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
-
-SCRIPT = Path(__file__).parent.parent / "benchmarks" / "tta_scores.py"
+from benchmark_scripts import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("tta_scores", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("tta_scores")
 
 
 def test_a_whole_pixel_shift_moves_the_image_and_repeats_the_edge(bench):

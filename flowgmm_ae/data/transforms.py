@@ -27,6 +27,20 @@ def resize(images: torch.Tensor, size: int) -> torch.Tensor:
     return out.clamp_(0.0, 1.0)
 
 
+def translate(images: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """A (N, C, H, W) batch whose output pixels sample each image ``offsets`` (N, 2: x, y) pixels
+    further right and down, bilinearly, edges repeated: positive offsets move the content left and
+    up."""
+    n, _, h, w = images.shape
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = 1.0
+    theta[:, 1, 1] = 1.0
+    theta[:, 0, 2] = offsets[:, 0] * 2 / w
+    theta[:, 1, 2] = offsets[:, 1] * 2 / h
+    grid = F.affine_grid(theta.to(images.device), list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 def augment(
     images: torch.Tensor,
     generator: torch.Generator,
@@ -40,17 +54,10 @@ def augment(
     (benchmarks/results/defaults_sweep_chestxray2017/results.md), and the classifier baselines
     train with it as such classifiers usually do. Uses ``generator`` so a seeded run is
     reproducible."""
-    n, _, h, w = images.shape
+    n = images.shape[0]
     device = images.device
     if max_shift > 0:
-        shifts = (torch.rand(n, 2, generator=generator) * 2 - 1) * max_shift
-        theta = torch.zeros(n, 2, 3)
-        theta[:, 0, 0] = 1.0
-        theta[:, 1, 1] = 1.0
-        theta[:, 0, 2] = shifts[:, 0] * 2 / w
-        theta[:, 1, 2] = shifts[:, 1] * 2 / h
-        grid = F.affine_grid(theta.to(device), list(images.shape), align_corners=False)
-        images = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        images = translate(images, (torch.rand(n, 2, generator=generator) * 2 - 1) * max_shift)
     if intensity_jitter > 0:
         gain = 1 + (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1) * intensity_jitter
         offset = (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1) * intensity_jitter
