@@ -148,7 +148,8 @@ def score_diagnostics(metrics: dict[str, Any]) -> dict[str, float]:
 def collect_runs(paths: list[str | Path]) -> list[dict[str, Any]]:
     """One row per finished run folder under ``paths`` (run folders, or folders searched for them),
     read from its config.json and metrics.json, never from its name: every TrainConfig field as
-    trained (``method`` as shown in tables: a prior's display name, e.g. flowgmm-ae), the selected
+    trained (``stride`` and ``latent_channels`` as built where the run left them to the defaults;
+    ``method`` as shown in tables: a prior's display name, e.g. flowgmm-ae), the selected
     ``score``, its test metrics, ``val_auc``, the labels used, ``auc_seen`` / ``auc_unseen`` and
     ``auc:SUBTYPE`` where the data set has subtypes, ``minutes`` and the ``run`` folder; and
     diagnostics nothing chose from: ``test_auc[SCORE]`` for each score the run stored,
@@ -163,7 +164,7 @@ def collect_runs(paths: list[str | Path]) -> list[dict[str, Any]]:
     )  # fmt: skip
     rows = []
     for folder in folders:
-        config, metrics = train_config_from_record(read_config(folder)), read_json(folder / "metrics.json")
+        config, metrics = built_config(read_config(folder)), read_json(folder / "metrics.json")
         shown = (
             prior_entry(config.prior).display_name if get_method(config.method).uses_priors else config.method
         )

@@ -139,6 +139,15 @@ def test_a_finished_cell_built_with_another_default_stride_is_not_reused(tmp_pat
         check_finished_cell(tmp_path / "run", TrainConfig(**options))
 
 
+def test_collected_rows_name_the_latent_a_default_built(tmp_path):
+    """Tables filter runs by their latent: a run left to the defaults reports what was built, not None."""
+    train(TrainConfig(**{**TINY, "stride": None, "latent_channels": None, "out": str(tmp_path / "run")}))
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["latent_channels"] is None
+    (row,) = collect_runs([tmp_path])
+    assert (row["stride"], row["latent_channels"]) == (4, record["model"]["latent_channels"]) == (4, 64)
+
+
 def test_a_finished_cell_built_with_other_default_latent_channels_is_not_reused(tmp_path):
     options = {**TINY, "latent_channels": None, "out": str(tmp_path / "run")}
     train(TrainConfig(**options))
