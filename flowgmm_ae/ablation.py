@@ -256,9 +256,13 @@ def cell_rows(
 ) -> list[dict[str, Any]]:
     """One row per threshold policy, recomputed from the run's stored validation and test scores.
     ``axes``: the fields any cell of the grid overrides, a column each, read from the run's record
-    (so the cells that keep the given value show it too)."""
+    (so the cells that keep the given value show it too); ``latent_channels`` and ``stride`` are
+    always columns, as built (a run that left them to the defaults got values that depend on the
+    images and the release), so grids can be paired by the latent they trained."""
     metrics = read_json(run_dir / "metrics.json")
     config = read_json(run_dir / "config.json")
+    built = built_config(config)
+    latent = {name: getattr(built, name) for name in ("latent_channels", "stride")}
     score = metrics["score"]
     val_labels, val_scores = _read_scores(run_dir / "val_scores.csv", score)
     test_labels, test_scores = _read_scores(run_dir / "scores.csv", score)
@@ -274,7 +278,8 @@ def cell_rows(
             {
                 "method": cell.method,
                 "setting": cell.setting,
-                **{name: _text(config.get(name)) for name in axes},  # the --grid / --case axes
+                **{name: _text(latent.get(name, config.get(name))) for name in axes},  # --grid axes
+                **latent,
                 "variant": cell.variant,
                 "labeled_frac": config["labeled_frac"] if not cell.by_count else "",
                 "n_labels": config["n_labeled"],

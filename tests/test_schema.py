@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from tiny import TINY, tiny_cli_args
 
-from flowgmm_ae.ablation import cell_identity, check_finished_cell
+from flowgmm_ae.ablation import Cell, cell_identity, cell_rows, check_finished_cell
 from flowgmm_ae.cli import main, make_ablate_command, make_train_command
 from flowgmm_ae.config import TrainConfig
 from flowgmm_ae.errors import FlowgmmAEError
@@ -146,6 +146,15 @@ def test_collected_rows_name_the_latent_a_default_built(tmp_path):
     assert record["latent_channels"] is None
     (row,) = collect_runs([tmp_path])
     assert (row["stride"], row["latent_channels"]) == (4, record["model"]["latent_channels"]) == (4, 64)
+
+
+def test_ablate_rows_name_the_latent_a_default_built(tmp_path):
+    """results.csv pairs grids by their latent: a cell left to the defaults reports what was built."""
+    train(TrainConfig(**{**TINY, "stride": None, "latent_channels": None, "out": str(tmp_path / "run")}))
+    rows = cell_rows(Cell("gmm", 0.05, 0), tmp_path / "run", normal_quantile=0.95)
+    assert rows and all((row["stride"], row["latent_channels"]) == (4, 64) for row in rows)
+    axis_rows = cell_rows(Cell("gmm", 0.05, 0), tmp_path / "run", 0.95, axes=("latent_channels", "epochs"))
+    assert (axis_rows[0]["latent_channels"], axis_rows[0]["epochs"]) == (64, "1")
 
 
 def test_a_finished_cell_built_with_other_default_latent_channels_is_not_reused(tmp_path):
