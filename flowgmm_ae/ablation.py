@@ -278,7 +278,7 @@ def cell_rows(
             {
                 "method": cell.method,
                 "setting": cell.setting,
-                **{name: _text(latent.get(name, config.get(name))) for name in axes},  # --grid axes
+                **{name: _text(config.get(name)) for name in axes if name not in latent},  # --grid axes
                 **latent,
                 "variant": cell.variant,
                 "labeled_frac": config["labeled_frac"] if not cell.by_count else "",

@@ -139,21 +139,27 @@ def test_a_finished_cell_built_with_another_default_stride_is_not_reused(tmp_pat
         check_finished_cell(tmp_path / "run", TrainConfig(**options))
 
 
-def test_collected_rows_name_the_latent_a_default_built(tmp_path):
+@pytest.fixture(scope="module")
+def default_latent_run(tmp_path_factory):
+    """A finished tiny run that left its stride and latent channels to the defaults (read only)."""
+    run = tmp_path_factory.mktemp("default_latent") / "run"
+    train(TrainConfig(**{**TINY, "stride": None, "latent_channels": None, "out": str(run)}))
+    return run
+
+
+def test_collected_rows_name_the_latent_a_default_built(default_latent_run):
     """Tables filter runs by their latent: a run left to the defaults reports what was built, not None."""
-    train(TrainConfig(**{**TINY, "stride": None, "latent_channels": None, "out": str(tmp_path / "run")}))
-    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    record = json.loads((default_latent_run / "config.json").read_text())
     assert record["latent_channels"] is None
-    (row,) = collect_runs([tmp_path])
+    (row,) = collect_runs([default_latent_run])
     assert (row["stride"], row["latent_channels"]) == (4, record["model"]["latent_channels"]) == (4, 64)
 
 
-def test_ablate_rows_name_the_latent_a_default_built(tmp_path):
+def test_ablate_rows_name_the_latent_a_default_built(default_latent_run):
     """results.csv pairs grids by their latent: a cell left to the defaults reports what was built."""
-    train(TrainConfig(**{**TINY, "stride": None, "latent_channels": None, "out": str(tmp_path / "run")}))
-    rows = cell_rows(Cell("gmm", 0.05, 0), tmp_path / "run", normal_quantile=0.95)
+    rows = cell_rows(Cell("gmm", 0.05, 0), default_latent_run, normal_quantile=0.95)
     assert rows and all((row["stride"], row["latent_channels"]) == (4, 64) for row in rows)
-    axis_rows = cell_rows(Cell("gmm", 0.05, 0), tmp_path / "run", 0.95, axes=("latent_channels", "epochs"))
+    axis_rows = cell_rows(Cell("gmm", 0.05, 0), default_latent_run, 0.95, axes=("latent_channels", "epochs"))
     assert (axis_rows[0]["latent_channels"], axis_rows[0]["epochs"]) == (64, "1")
 
 
