@@ -14,7 +14,7 @@ from) and on test, seed by seed, with paired Δ against the fused score.
         benchmarks/results/latent_channels_*/runs/gmm-latent_channels=64-* \
         --out benchmarks/results/knn_scores
 
-About 6 seconds a run on 2 CPU cores (3,000 pool images at most, drawn with a fixed seed).
+About 8 seconds a run on 2 CPU cores (3,000 pool images at most, drawn with a fixed seed).
 """
 
 from __future__ import annotations

@@ -11,8 +11,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dataset="${DATASET:-isic2018}"
-out="${OUT:-benchmarks/results/labeled_batch_$dataset}"
-mkdir -p "$out"
-flowgmm-ae ablate --dataset "$dataset" --priors gmm --baselines "" \
-  --labeled-fracs 0.05 --seeds 0,1,2,3,4 --grid labeled_batch_size=32 --out "$out" "$@" 2>&1 \
-  | tee "$out.log"
+FIELD=labeled_batch_size VALUES=32 SEEDS=0,1,2,3,4 DATASET="$dataset" \
+  OUT="${OUT:-benchmarks/results/labeled_batch_$dataset}" bash benchmarks/one_axis.sh "$@"
